@@ -1,0 +1,54 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Layers, one way only:
+//   CKctrProto (protoc-c output in Generated/) + CGRPCShim (gRPC core / protobuf-c shim)
+//     -> KctrRPC (the only Swift target that imports C)
+//     -> KctrCore (domain: models, archives, runtime checks, rendering; no C, no CLI)
+//     -> KctrCommands (swift-argument-parser commands, one file each)
+//     -> kctr (main)
+let package = Package(
+    name: "kctr",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "kctr", targets: ["kctr"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        .target(
+            name: "CKctrProto",
+            path: "Generated",
+            publicHeadersPath: ".",
+            cSettings: [.headerSearchPath(".")]
+        ),
+        .target(
+            name: "CGRPCShim",
+            dependencies: ["CKctrProto"],
+            cSettings: [.headerSearchPath("../../Generated")],
+            linkerSettings: [
+                .linkedLibrary("grpc_unsecure"),
+                .linkedLibrary("gpr"),
+                .linkedLibrary("protobuf-c"),
+            ]
+        ),
+        .target(
+            name: "KctrRPC",
+            dependencies: ["CGRPCShim"]
+        ),
+        .target(
+            name: "KctrCore",
+            dependencies: ["KctrRPC", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
+            name: "KctrCommands",
+            dependencies: ["KctrCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(name: "kctr", dependencies: ["KctrCommands"]),
+        .testTarget(name: "KctrCoreTests", dependencies: ["KctrCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "KctrIntegrationTests", dependencies: ["kctr", "KctrCore"]),
+    ],
+    cLanguageStandard: .c11
+)

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Regenerate Generated/ (protobuf-c C sources) from the .proto files in Protos/.
+# Usage: bash Protos/generate.sh   (works from any directory)
+set -euo pipefail
+
+PROTOS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(dirname "$PROTOS_DIR")"
+OUT_DIR="$REPO_DIR/Generated"
+WKT_INCLUDE="${WKT_INCLUDE:-/usr/include}"
+
+command -v protoc-c >/dev/null || { echo "generate.sh: protoc-c not found" >&2; exit 1; }
+
+# Well-known types our protos import; they are generated alongside our files.
+WKT_FILES=(
+  google/protobuf/any.proto
+  google/protobuf/empty.proto
+  google/protobuf/field_mask.proto
+  google/protobuf/timestamp.proto
+)
+for f in "${WKT_FILES[@]}"; do
+  [[ -f "$WKT_INCLUDE/$f" ]] || { echo "generate.sh: missing $WKT_INCLUDE/$f" >&2; exit 1; }
+done
+
+# Remove previous output (only protoc-c files and directories left empty).
+mkdir -p "$OUT_DIR"
+find "$OUT_DIR" -type f \( -name '*.pb-c.c' -o -name '*.pb-c.h' \) -delete
+find "$OUT_DIR" -mindepth 1 -type d -empty -delete
+
+# Relative, sorted file list => deterministic output with no absolute paths.
+cd "$PROTOS_DIR"
+mapfile -t OWN_FILES < <(find . -type f -name '*.proto' | sed 's|^\./||' | LC_ALL=C sort)
+
+protoc-c -I "$PROTOS_DIR" -I "$WKT_INCLUDE" --c_out="$OUT_DIR" \
+  "${OWN_FILES[@]}" "${WKT_FILES[@]}"
+
+echo "generate.sh: generated $(( ${#OWN_FILES[@]} + ${#WKT_FILES[@]} )) proto files into $OUT_DIR"

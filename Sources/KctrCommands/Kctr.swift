@@ -1,0 +1,3 @@
+import KctrCore
+import ArgumentParser
+public struct Kctr: AsyncParsableCommand { public init() {} }

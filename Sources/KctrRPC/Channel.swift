@@ -1,0 +1,76 @@
+internal import CGRPCShim
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One gRPC channel to the daemon, shared by every call of the process.
+///
+/// Calls are multiplexed: each batch is started with a tag that carries its
+/// continuation, and one poller thread drains the channel's completion
+/// queue and resumes whichever batch finished.
+public final class RPCChannel: @unchecked Sendable {
+    // @unchecked: the handle is set once in init and the gRPC core is thread-safe.
+    let handle: OpaquePointer
+    public let target: String
+    private var poller: pthread_t?
+
+    /// - Parameters:
+    ///   - target: a gRPC target such as `unix:///run/containerd/containerd.sock`.
+    ///   - maxReceiveBytes: the largest message accepted (ctr and crictl use 16 MiB).
+    public init(target: String, maxReceiveBytes: Int = 16 << 20, maxSendBytes: Int = 16 << 20) throws(RPCError) {
+        guard let h = kctr_channel_create(target, Int32(clamping: maxReceiveBytes), Int32(clamping: maxSendBytes)) else {
+            throw RPCError(code: .callError, message: "cannot create a gRPC channel to \(target)")
+        }
+        self.handle = h
+        self.target = target
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(PollerContext(handle: h)).toOpaque()
+        let rc = pthread_create(&thread, nil, { raw in
+            guard let raw else { return nil }
+            let ctx = Unmanaged<PollerContext>.fromOpaque(raw).takeRetainedValue()
+            ctx.run()
+            return nil
+        }, context)
+        guard rc == 0 else {
+            Unmanaged<PollerContext>.fromOpaque(context).release()
+            kctr_channel_shutdown(h)
+            kctr_channel_free(h)
+            throw RPCError(code: .callError, message: "cannot start the gRPC poller thread (errno \(rc))")
+        }
+        self.poller = thread
+    }
+
+    deinit {
+        kctr_channel_shutdown(handle)
+        if let poller { pthread_join(poller, nil) }
+        kctr_channel_free(handle)
+    }
+}
+
+/// Runs on the poller thread: resumes the batch behind each completion.
+private final class PollerContext: @unchecked Sendable {
+    // @unchecked: used by the poller thread alone after hand-over.
+    let handle: OpaquePointer
+    init(handle: OpaquePointer) { self.handle = handle }
+
+    func run() {
+        var tag: UnsafeMutableRawPointer?
+        var success: Int32 = 0
+        while kctr_channel_next(handle, &tag, &success) == 1 {
+            guard let t = tag else { continue }
+            let batch = Unmanaged<BatchCompletion>.fromOpaque(t).takeRetainedValue()
+            batch.finish(success != 0)
+        }
+    }
+}
+
+/// The continuation of one started batch; retained by its tag until the
+/// poller takes it back.
+final class BatchCompletion: @unchecked Sendable {
+    // @unchecked: `continuation` is written before the batch starts and read
+    // once by the poller thread after the core reports the completion.
+    private let continuation: CheckedContinuation<Bool, Never>
+    init(_ continuation: CheckedContinuation<Bool, Never>) { self.continuation = continuation }
+    func finish(_ ok: Bool) { continuation.resume(returning: ok) }
+}

@@ -1,0 +1,122 @@
+/// Swift values for protobuf messages, independent of any C type.
+///
+/// The RPC layer decodes every response into a `Proto` by walking
+/// protobuf-c's descriptors, and encodes requests the same way, so that no
+/// generated C struct ever leaves KctrRPC. Field names are the .proto names.
+public indirect enum ProtoValue: Sendable, Equatable {
+    case int(Int64)
+    case uint(UInt64)
+    case double(Double)
+    case bool(Bool)
+    case string(String)
+    case bytes([UInt8])
+    case enumeration(Int32)
+    case message(Proto)
+    case list([ProtoValue])
+}
+
+public struct Proto: Sendable, Equatable {
+    public var fields: [String: ProtoValue]
+
+    public init(_ fields: [String: ProtoValue] = [:]) {
+        self.fields = fields
+    }
+
+    public subscript(_ name: String) -> ProtoValue? {
+        get { fields[name] }
+        set { fields[name] = newValue }
+    }
+
+    // Accessors return the proto3 default when a field is absent.
+
+    public func string(_ name: String) -> String {
+        if case .string(let s)? = fields[name] { return s }
+        return ""
+    }
+
+    public func int(_ name: String) -> Int64 {
+        switch fields[name] {
+        case .int(let v)?: return v
+        case .uint(let v)?: return Int64(clamping: v)
+        case .enumeration(let v)?: return Int64(v)
+        default: return 0
+        }
+    }
+
+    public func uint(_ name: String) -> UInt64 {
+        switch fields[name] {
+        case .uint(let v)?: return v
+        case .int(let v)?: return v < 0 ? 0 : UInt64(v)
+        default: return 0
+        }
+    }
+
+    public func bool(_ name: String) -> Bool {
+        if case .bool(let b)? = fields[name] { return b }
+        return false
+    }
+
+    public func double(_ name: String) -> Double {
+        if case .double(let d)? = fields[name] { return d }
+        return 0
+    }
+
+    public func bytes(_ name: String) -> [UInt8] {
+        if case .bytes(let b)? = fields[name] { return b }
+        return []
+    }
+
+    public func enumValue(_ name: String) -> Int32 {
+        switch fields[name] {
+        case .enumeration(let v)?: return v
+        case .int(let v)?: return Int32(truncatingIfNeeded: v)
+        default: return 0
+        }
+    }
+
+    /// The sub-message, or nil when it is not set.
+    public func message(_ name: String) -> Proto? {
+        if case .message(let m)? = fields[name] { return m }
+        return nil
+    }
+
+    public func has(_ name: String) -> Bool { fields[name] != nil }
+
+    public func messages(_ name: String) -> [Proto] {
+        guard case .list(let items)? = fields[name] else { return [] }
+        return items.compactMap { if case .message(let m) = $0 { return m } else { return nil } }
+    }
+
+    public func strings(_ name: String) -> [String] {
+        guard case .list(let items)? = fields[name] else { return [] }
+        return items.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
+    }
+
+    /// A `map<string, string>` field (repeated key/value entries).
+    public func map(_ name: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for entry in messages(name) {
+            out[entry.string("key")] = entry.string("value")
+        }
+        return out
+    }
+
+    /// A `google.protobuf.Timestamp` field as seconds since 1970, or nil.
+    public func timestamp(_ name: String) -> Double? {
+        guard let t = message(name) else { return nil }
+        return Double(t.int("seconds")) + Double(t.int("nanos")) / 1e9
+    }
+}
+
+extension ProtoValue {
+    /// A `map<string, string>` field value.
+    public static func map(_ dict: [String: String]) -> ProtoValue {
+        .list(dict.keys.sorted().map { key in
+            .message(Proto(["key": .string(key), "value": .string(dict[key] ?? "")]))
+        })
+    }
+
+    public static func strings(_ values: [String]) -> ProtoValue {
+        .list(values.map { .string($0) })
+    }
+}

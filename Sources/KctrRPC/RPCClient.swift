@@ -1,0 +1,166 @@
+internal import CGRPCShim
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Unary, server-streaming and bidirectional calls over one channel.
+/// Every call honours Swift task cancellation by cancelling the gRPC call.
+public struct RPCClient: Sendable {
+    public let channel: RPCChannel
+    public var options: CallOptions
+    /// Called after each finished call (method, seconds, error or nil), for `--debug`.
+    public var observer: (@Sendable (String, Double, RPCError?) -> Void)?
+
+    public init(channel: RPCChannel, options: CallOptions,
+                observer: (@Sendable (String, Double, RPCError?) -> Void)? = nil) {
+        self.channel = channel
+        self.options = options
+        self.observer = observer
+    }
+
+    public func with(_ key: String, _ value: String) -> RPCClient {
+        var copy = self
+        copy.options = options.adding(key, value)
+        return copy
+    }
+
+    public func withTimeout(milliseconds: Int64) -> RPCClient {
+        var copy = self
+        copy.options.timeoutMilliseconds = milliseconds
+        return copy
+    }
+
+    public func unary(_ method: RPCMethod, _ request: Proto = Proto()) async throws(RPCError) -> Proto {
+        let started = monotonicSeconds()
+        do {
+            let result = try await performUnary(method, request)
+            observer?(method.path, monotonicSeconds() - started, nil)
+            return result
+        } catch {
+            observer?(method.path, monotonicSeconds() - started, error)
+            throw error
+        }
+    }
+
+    private func performUnary(_ method: RPCMethod, _ request: Proto) async throws(RPCError) -> Proto {
+        let (input, output) = try method.descriptors()
+        let bytes = try ProtoCodec.encode(request, as: input)
+        let call = try CallHandle(channel: channel, method: method, options: options)
+        let ok = try await call.run { raw, tag in
+            bytes.withUnsafeBufferPointer { kctr_call_start_unary(raw, $0.baseAddress, $0.count, tag) }
+        }
+        if let err = call.statusError() { throw err }
+        guard ok, let reply = try call.takeMessage(output) else {
+            throw RPCError(code: .internal, message: "the call ended without a response",
+                           method: method.path, timeoutMilliseconds: options.timeoutMilliseconds)
+        }
+        return reply
+    }
+
+    /// A server-streaming call: `onMessage` runs for each response in order.
+    public func serverStream(_ method: RPCMethod, _ request: Proto,
+                             onMessage: (Proto) async throws -> Void) async throws {
+        let started = monotonicSeconds()
+        let stream = try await openStream(method)
+        do {
+            try await stream.send(request, close: true)
+            while let message = try await stream.receive() {
+                try await onMessage(message)
+            }
+            observer?(method.path, monotonicSeconds() - started, nil)
+        } catch let error as RPCError {
+            observer?(method.path, monotonicSeconds() - started, error)
+            throw error
+        } catch {
+            stream.cancel()
+            throw error
+        }
+    }
+
+    /// A client- or bidi-streaming call.
+    public func openStream(_ method: RPCMethod) async throws(RPCError) -> RPCStream {
+        let (input, output) = try method.descriptors()
+        let call = try CallHandle(channel: channel, method: method, options: options)
+        return RPCStream(call: call, input: input, output: output)
+    }
+
+}
+
+/// The two directions of a streaming call. Send and receive may be used
+/// from two tasks at once; each direction from one task at a time.
+public final class RPCStream: @unchecked Sendable {
+    // @unchecked: see CallHandle; `closed`/`finished` are touched by the
+    // sending and receiving task respectively.
+    private let call: CallHandle
+    private let input: MessageDescriptor
+    private let output: MessageDescriptor
+    private var closed = false
+    private var finished = false
+
+    init(call: CallHandle, input: MessageDescriptor, output: MessageDescriptor) {
+        self.call = call
+        self.input = input
+        self.output = output
+    }
+
+    public var method: String { call.method.path }
+
+    public func cancel() { call.cancel() }
+
+    /// Sends one message; `close` half-closes the stream after it.
+    public func send(_ message: Proto, close: Bool = false) async throws(RPCError) {
+        let bytes = try ProtoCodec.encode(message, as: input)
+        let call = self.call
+        let ok = try await call.run { raw, tag in
+            bytes.withUnsafeBufferPointer { kctr_call_start_send(raw, $0.baseAddress, $0.count, close ? 1 : 0, tag) }
+        }
+        if close { closed = true }
+        if !ok { throw try await failure() }
+    }
+
+    public func closeSend() async throws(RPCError) {
+        guard !closed else { return }
+        closed = true
+        let call = self.call
+        let ok = try await call.run { raw, tag in kctr_call_start_close(raw, tag) }
+        if !ok { throw try await failure() }
+    }
+
+    /// The next response, or nil once the server has ended the stream with OK.
+    public func receive() async throws(RPCError) -> Proto? {
+        guard !finished else { return nil }
+        let call = self.call
+        let ok = try await call.run { raw, tag in kctr_call_start_receive(raw, tag) }
+        if ok, let message = try call.takeMessage(output) { return message }
+        // End of stream, or a failed batch: the status tells which.
+        if let err = try await finalStatus() { throw err }
+        if !ok { throw RPCError(code: .internal, message: "the stream failed without a status", method: method) }
+        finished = true
+        return nil
+    }
+
+    private func failure() async throws(RPCError) -> RPCError {
+        if let err = try await finalStatus() { return err }
+        return RPCError(code: .internal, message: "the stream failed without a status", method: method)
+    }
+
+    private var statusRead = false
+    private var status: RPCError?
+
+    /// Waits for the call's final status; nil for OK.
+    public func finalStatus() async throws(RPCError) -> RPCError? {
+        if statusRead { return status }
+        let call = self.call
+        _ = try await call.run { raw, tag in kctr_call_start_status(raw, tag) }
+        statusRead = true
+        status = call.statusError()
+        return status
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

@@ -1,0 +1,2 @@
+import KctrCommands
+await Kctr.main()
