@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .target(
@@ -40,7 +41,11 @@ let package = Package(
         ),
         .target(
             name: "KctrCore",
-            dependencies: ["KctrRPC", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "KctrRPC",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .target(
             name: "KctrCommands",

@@ -1,3 +1,19 @@
-import KctrCore
 import ArgumentParser
-public struct Kctr: AsyncParsableCommand { public init() {} }
+import KctrCore
+
+public struct Kctr: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "kctr",
+        abstract: "Inspect and manage containerd and the CRI on a Kubernetes node.",
+        discussion: """
+        Talks to containerd's gRPC API and the CRI (runtime.v1) on one socket. The socket is, in order:
+        --address, $CONTAINERD_ADDRESS, $CONTAINER_RUNTIME_ENDPOINT, runtime-endpoint in /etc/crictl.yaml,
+        /run/containerd/containerd.sock (or k3s's socket when only that exists).
+        Exit codes: 0 ok, 1 failure, 64 usage error, 128+N killed by signal N.
+        """,
+        version: KctrVersion.version,
+        subcommands: [VersionCommand.self, Info.self, Images.self, Namespaces.self, Plugins.self]
+    )
+
+    public init() {}
+}

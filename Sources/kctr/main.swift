@@ -1,2 +1,3 @@
 import KctrCommands
-await Kctr.main()
+
+await KctrMain.main()

@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import KctrCore
+
+/// Flags every command that talks to the daemon takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: [.customShort("a"), .customLong("address")],
+            help: "containerd's socket: unix:///path or /path.")
+    var address: String?
+
+    @Option(name: [.short, .long], help: "containerd namespace (default: $CONTAINERD_NAMESPACE or k8s.io).")
+    var namespace: String?
+
+    @Option(help: "Deadline of each call: 500ms, 10s, 2m.")
+    var timeout: String = "10s"
+
+    @Option(name: .customLong("crictl-config"), help: "crictl config to read runtime-endpoint from.")
+    var crictlConfig: String?
+
+    @Option(name: .customLong("max-recv-size"), help: "Largest response accepted, in MiB.")
+    var maxReceiveMiB: Int = 16
+
+    @Flag(help: "Log each call (method, duration, status) to stderr.")
+    var debug = false
+
+    func validate() throws {
+        guard let ms = Duration.milliseconds(timeout), ms > 0 else {
+            throw ValidationError("--timeout \(timeout) is not a duration: use e.g. 500ms, 10s or 2m")
+        }
+        guard maxReceiveMiB >= 4, maxReceiveMiB <= 2047 else {
+            throw ValidationError("--max-recv-size must be between 4 and 2047 MiB")
+        }
+    }
+
+    func sessionConfig() throws -> SessionConfig {
+        let env = ProcessInfo.processInfo.environment
+        let endpoint = try Endpoint.resolve(flag: address, environment: env, crictlConfig: crictlConfig)
+        return SessionConfig(endpoint: endpoint,
+                             namespace: SessionConfig.namespace(flag: namespace, environment: env),
+                             timeoutMilliseconds: Duration.milliseconds(timeout) ?? 10_000,
+                             maxReceiveBytes: maxReceiveMiB << 20, debug: debug)
+    }
+
+    func session() throws -> Session {
+        try Session(config: try sessionConfig(), log: { Console.err("kctr: debug: \($0)\n") })
+    }
+}
+
+/// `-o`, `-q` and `--no-trunc`, for listing commands.
+struct OutputOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: "Output format: table, json or yaml.")
+    var output: OutputFormatArgument = .table
+
+    @Flag(name: [.short, .long], help: "Print only names/IDs, one per line.")
+    var quiet = false
+
+    @Flag(name: .customLong("no-trunc"), help: "Do not shorten digests and IDs.")
+    var noTrunc = false
+
+    var format: OutputFormat { output.format }
+}
+
+enum OutputFormatArgument: String, ExpressibleByArgument, CaseIterable {
+    case table, json, yaml
+    var format: OutputFormat {
+        switch self {
+        case .table: return .table
+        case .json: return .json
+        case .yaml: return .yaml
+        }
+    }
+}
+
+enum Console {
+    static func out(_ s: String) { FileHandle.standardOutput.write(Data(s.utf8)) }
+    static func err(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
+    static func warn(_ s: String) { err("kctr: warning: \(s)\n") }
+}
+
+/// ctr and crictl take global flags before the command (`ctr -n k8s.io images ls`).
+/// ArgumentParser wants them after it, so leading global flags are moved
+/// behind the subcommand path: `kctr -a S images ls` -> `kctr images ls -a S`.
+enum GlobalArguments {
+    static let withValue: Set<String> = ["-a", "--address", "-n", "--namespace", "--timeout", "--crictl-config", "--max-recv-size"]
+    static let flags: Set<String> = ["--debug"]
+
+    static func hoist(_ args: [String]) -> [String] {
+        var leading: [String] = []
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            let name = a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a
+            if flags.contains(a) {
+                leading.append(a)
+                i += 1
+            } else if withValue.contains(name) {
+                leading.append(a)
+                if !a.contains("="), i + 1 < args.count {
+                    leading.append(args[i + 1])
+                    i += 1
+                }
+                i += 1
+            } else {
+                break
+            }
+        }
+        guard !leading.isEmpty else { return args }
+        var rest = Array(args[i...])
+        // Insert before a `--` so the flags stay flags.
+        if let dash = rest.firstIndex(of: "--") {
+            rest.insert(contentsOf: leading, at: dash)
+        } else {
+            rest += leading
+        }
+        return rest
+    }
+}

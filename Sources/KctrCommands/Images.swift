@@ -1,0 +1,8 @@
+import ArgumentParser
+
+struct Images: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage images in a containerd namespace (default k8s.io).",
+        subcommands: [ImageList.self],
+        defaultSubcommand: ImageList.self)
+}

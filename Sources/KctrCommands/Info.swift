@@ -1,0 +1,17 @@
+import ArgumentParser
+import KctrCore
+
+struct Info: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the runtime's status: conditions, CRI configuration, runtimes, CNI.")
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: [.short, .long], help: "Output format: table, json or yaml.")
+    var output: OutputFormatArgument = .table
+
+    func run() async throws {
+        let session = try global.session()
+        let report = try await InfoReport.gather(session)
+        Console.out(try Render.document(report, as: output.format) ?? report.text)
+    }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import KctrCore
+
+/// Runs the command line: parse, run with SIGINT/SIGTERM cancelling the
+/// work, print errors as `kctr: ...`, exit with the documented codes.
+public enum KctrMain {
+    public static func main() async -> Never {
+        let command: ParsableCommand
+        do {
+            command = try Kctr.parseAsRoot(GlobalArguments.hoist(Array(CommandLine.arguments.dropFirst())))
+        } catch {
+            Kctr.exit(withError: error)
+        }
+        guard var asyncCommand = command as? AsyncParsableCommand else {
+            var sync = command
+            do { try sync.run() } catch { fail(error) }
+            exit(0)
+        }
+        let signals = SignalWatch()
+        let task = Task { try await asyncCommand.run() }
+        signals.start { task.cancel() }
+        do {
+            try await task.value
+        } catch {
+            if let sig = signals.received { exit(128 + sig) }
+            fail(error)
+        }
+        if let sig = signals.received { exit(128 + sig) }
+        exit(0)
+    }
+
+    static func fail(_ error: Error) -> Never {
+        switch error {
+        case let e as KctrError:
+            Console.err("kctr: \(e)\n")
+            exit(e.exitCode)
+        case is CancellationError:
+            exit(130)
+        case let e as ValidationError:
+            Kctr.exit(withError: e)
+        default:
+            if error is ExitCode || error is CleanExit { Kctr.exit(withError: error) }
+            Console.err("kctr: \(error)\n")
+            exit(1)
+        }
+    }
+}
+
+/// Turns SIGINT/SIGTERM into task cancellation; a second signal, or a
+/// command that does not stop within 5 s, exits at once.
+final class SignalWatch: @unchecked Sendable {
+    // @unchecked: `signal` and `sources` are guarded by `lock`.
+    private let lock = NSLock()
+    private var signal: Int32?
+    private var sources: [DispatchSourceSignal] = []
+
+    var received: Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        return signal
+    }
+
+    func start(_ onSignal: @escaping @Sendable () -> Void) {
+        for sig in [SIGINT, SIGTERM] {
+            Foundation.signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                self.lock.lock()
+                let first = self.signal == nil
+                if first { self.signal = sig }
+                self.lock.unlock()
+                if !first { exit(128 + sig) }
+                onSignal()
+                DispatchQueue.global().asyncAfter(deadline: .now() + 5) { exit(128 + sig) }
+            }
+            source.resume()
+            lock.lock()
+            sources.append(source)
+            lock.unlock()
+        }
+    }
+}

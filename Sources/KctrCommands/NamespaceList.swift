@@ -1,0 +1,23 @@
+import ArgumentParser
+import KctrCore
+
+struct NamespaceList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List namespaces.", aliases: ["list"])
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let session = try global.session()
+        let namespaces = try await session.namespaces()
+        if output.quiet {
+            Console.out(namespaces.map { $0.name + "\n" }.joined())
+        } else if let doc = try Render.document(namespaces, as: output.format) {
+            Console.out(doc)
+        } else {
+            Console.out(Render.table(["NAME", "LABELS"], namespaces.map { ns in
+                [ns.name, ns.labels.isEmpty ? "-" : ns.labels.keys.sorted().map { "\($0)=\(ns.labels[$0] ?? "")" }.joined(separator: ",")]
+            }))
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import KctrCore
+
+struct PluginList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List plugins (introspection).", aliases: ["list"])
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var output: OutputOptions
+
+    @Argument(help: "containerd filters, e.g. type==io.containerd.snapshotter.v1")
+    var filters: [String] = []
+
+    func run() async throws {
+        let session = try global.session()
+        let plugins = try await session.plugins(filters: filters)
+        if output.quiet {
+            Console.out(plugins.map { "\($0.type).\($0.id)\n" }.joined())
+        } else if let doc = try Render.document(plugins, as: output.format) {
+            Console.out(doc)
+        } else {
+            Console.out(Render.table(["TYPE", "ID", "PLATFORMS", "STATUS", "ERROR"], plugins.map {
+                [$0.type, $0.id, $0.platforms.isEmpty ? "-" : $0.platforms.joined(separator: ","), $0.status, $0.initError ?? "-"]
+            }))
+        }
+    }
+}

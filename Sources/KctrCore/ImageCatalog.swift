@@ -1,0 +1,223 @@
+import Foundation
+import KctrRPC
+
+/// One row of `kctr images ls`: containerd's record joined with what the
+/// content store, the snapshotter and CRI say about it.
+public struct ImageSummary: Codable, Sendable, Equatable {
+    public struct CRIView: Codable, Sendable, Equatable {
+        /// CRI lists the image (the kubelet can use it by this name).
+        public var known: Bool
+        /// CRI's image ID (the config digest).
+        public var id: String?
+        public var pinned: Bool
+    }
+
+    public var name: String
+    public var digest: String
+    public var mediaType: String
+    /// Bytes of content for the node's platform: index, manifest, config, layers.
+    public var size: Int64
+    public var platforms: [String]
+    /// The config digest: what CRI calls the image ID.
+    public var configDigest: String?
+    public var chainID: String?
+    public var snapshotter: String
+    /// A committed snapshot of the whole layer stack exists.
+    public var unpacked: Bool
+    public var cri: CRIView?
+    public var labels: [String: String]
+    public var createdAt: String?
+    /// Why the image could not be read completely (missing content...).
+    public var problem: String?
+}
+
+/// Reads the store and builds `ImageSummary` rows.
+public struct ImageCatalog: Sendable {
+    public let session: Session
+    /// How many reads are in flight at once on the channel.
+    public var concurrency = 64
+
+    public init(session: Session) { self.session = session }
+
+    /// CRI's duplicate `sha256:<config>` image records.
+    public static func isDigestName(_ name: String) -> Bool { Digest.isValid(name) }
+
+    /// - Parameter resolve: false for names only (`-q`): no content, CRI or snapshot reads.
+    public func list(includeDigestNames: Bool, pattern: String?, resolve: Bool = true) async throws -> [ImageSummary] {
+        let containerd = session.containerd
+        let isK8s = session.config.namespace == "k8s.io" && resolve
+        async let recordsCall = containerd.images()
+        // CRI only knows the k8s.io namespace; a disabled CRI plugin leaves the CRI columns empty.
+        async let criCall: (images: [CRIImage], snapshotter: String?)? = isK8s ? criView() : nil
+        var records: [ImageRecord]
+        do {
+            records = try await recordsCall
+        } catch {
+            throw session.explain(error, doing: "listing images in namespace \(session.config.namespace)")
+        }
+        let criState = try await criCall
+        records = records.filter { includeDigestNames || !ImageCatalog.isDigestName($0.name) }
+        if let pattern { records = records.filter { ImageCatalog.matches($0.name, pattern: pattern) } }
+        let snapshotter = criState?.snapshotter ?? "overlayfs"
+
+        // Many names share few targets: resolve each target once.
+        var targets: [String: Descriptor] = [:]
+        for r in records { targets[r.target.digest] = r.target }
+        let resolved = resolve ? await resolveAll(Array(targets.values), snapshotter: snapshotter) : [:]
+
+        var byTag: [String: CRIImage] = [:]
+        var byID: [String: CRIImage] = [:]
+        for image in criState?.images ?? [] {
+            byID[image.id] = image
+            for n in image.repoTags + image.repoDigests { byTag[n] = image }
+        }
+        let iso = ISO8601DateFormatter()
+        let rows = records.map { record -> ImageSummary in
+            let r = resolved[record.target.digest] ?? Resolved(problem: resolve ? "not resolved" : nil)
+            var cri: ImageSummary.CRIView?
+            if criState != nil {
+                let match = byTag[record.name] ?? byID[record.name]
+                cri = ImageSummary.CRIView(known: match != nil, id: match?.id ?? r.configDigest, pinned: match?.pinned ?? false)
+            }
+            return ImageSummary(
+                name: record.name, digest: record.target.digest, mediaType: record.target.mediaType,
+                size: r.size, platforms: r.platforms.map(\.description), configDigest: r.configDigest,
+                chainID: r.chainID, snapshotter: snapshotter, unpacked: r.unpacked, cri: cri, labels: record.labels,
+                createdAt: record.createdAt.map { iso.string(from: Date(timeIntervalSince1970: $0)) },
+                problem: r.problem)
+        }
+        return rows.sorted { $0.name < $1.name }
+    }
+
+    private func criView() async throws -> (images: [CRIImage], snapshotter: String?)? {
+        do {
+            async let images = session.cri.listImages()
+            async let status = session.cri.status(verbose: true)
+            let config = RuntimeConfigView(status: try await status)
+            return (try await images, config.snapshotter)
+        } catch where Session.isCRIUnavailable(error) {
+            session.debug("CRI is not serving: the CRI columns stay empty")
+            return nil
+        } catch {
+            throw session.explain(error, doing: "reading CRI's image list")
+        }
+    }
+
+    struct Resolved: Sendable {
+        var size: Int64 = 0
+        var platforms: [Platform] = []
+        var configDigest: String?
+        var chainID: String?
+        var unpacked = false
+        var problem: String?
+    }
+
+    private func resolveAll(_ targets: [Descriptor], snapshotter: String) async -> [String: Resolved] {
+        await withTaskGroup(of: (String, Resolved).self) { group in
+            var out: [String: Resolved] = [:]
+            var next = 0
+            func add() {
+                guard next < targets.count else { return }
+                let target = targets[next]
+                next += 1
+                group.addTask { (target.digest, await resolve(target, snapshotter: snapshotter)) }
+            }
+            for _ in 0..<min(concurrency, targets.count) { add() }
+            while let (digest, r) = await group.next() {
+                out[digest] = r
+                add()
+            }
+            return out
+        }
+    }
+
+    /// Walks index -> node manifest -> config, then looks for the snapshot.
+    func resolve(_ target: Descriptor, snapshotter: String) async -> Resolved {
+        var r = Resolved()
+        let reader = ContentReader(api: session.containerd)
+        do {
+            var manifestDescriptor = OCIDescriptor(mediaType: target.mediaType, digest: target.digest, size: target.size)
+            r.size = 0
+            if MediaType.isIndex(target.mediaType) {
+                let index: OCIIndex = try await reader.json(manifestDescriptor)
+                r.size += target.size
+                let entries = index.manifests.filter { $0.mediaType.map(MediaType.isManifest) ?? true }
+                r.platforms = entries.compactMap { $0.platform?.platform }
+                guard let pick = entries.first(where: { $0.platform.map { $0.platform.matches(.node) } ?? false })
+                    ?? (entries.count == 1 ? entries.first : nil) else {
+                    r.problem = "no manifest for \(Platform.node)"
+                    return r
+                }
+                manifestDescriptor = pick
+            } else if !MediaType.isManifest(target.mediaType) {
+                r.problem = "unsupported media type \(target.mediaType)"
+                return r
+            }
+            let manifest: OCIManifest = try await reader.json(manifestDescriptor)
+            let config: OCIImageConfig = try await reader.json(manifest.config)
+            r.size += manifestDescriptor.size + manifest.config.size + manifest.layers.reduce(0) { $0 + $1.size }
+            if r.platforms.isEmpty, let os = config.os, let arch = config.architecture {
+                r.platforms = [Platform(os: os, architecture: arch, variant: config.variant ?? "")]
+            }
+            r.configDigest = manifest.config.digest
+            r.chainID = Digest.chainID(config.rootfs?.diffIDs ?? [])
+            if let chain = r.chainID {
+                r.unpacked = try await session.containerd.snapshot(snapshotter: snapshotter, key: chain) != nil
+            }
+        } catch let e as RPCError where e.code == .notFound {
+            r.problem = "content missing: \(e.message)"
+        } catch {
+            r.problem = "\(error)"
+        }
+        return r
+    }
+
+    /// Glob (`*`, `?`) on the full name when the pattern has one; otherwise
+    /// the name, its normalised form, or its repository equals the pattern.
+    public static func matches(_ name: String, pattern: String) -> Bool {
+        if pattern.contains("*") || pattern.contains("?") {
+            return glob(Array(name), Array(pattern))
+        }
+        if name == pattern { return true }
+        guard let want = ImageReference.parse(pattern) else { return false }
+        if name == want.description { return true }
+        if let have = ImageReference.parse(name), !pattern.contains(":"), !pattern.contains("@") {
+            return have.repository == want.repository
+        }
+        return false
+    }
+
+    static func glob(_ s: [Character], _ p: [Character]) -> Bool {
+        var si = 0, pi = 0, star = -1, mark = 0
+        while si < s.count {
+            if pi < p.count, p[pi] == "?" || p[pi] == s[si] {
+                si += 1; pi += 1
+            } else if pi < p.count, p[pi] == "*" {
+                star = pi; mark = si; pi += 1
+            } else if star >= 0 {
+                pi = star + 1; mark += 1; si = mark
+            } else {
+                return false
+            }
+        }
+        while pi < p.count, p[pi] == "*" { pi += 1 }
+        return pi == p.count
+    }
+}
+
+/// Reads small JSON blobs (indexes, manifests, configs) and checks them.
+struct ContentReader: Sendable {
+    let api: ContainerdAPI
+
+    func json<T: Decodable>(_ d: OCIDescriptor) async throws -> T {
+        let bytes = try await api.readBlob(digest: d.digest, size: d.size)
+        guard Digest.sha256(bytes) == d.digest else {
+            throw KctrError("content \(d.digest) does not match its digest", hint: "the content store is corrupt: remove and re-import the image")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(bytes))
+        } catch {
+            throw KctrError("cannot parse \(d.mediaType ?? "blob") \(d.digest): \(error)")
+        }
+    }
+}

@@ -1,0 +1,24 @@
+import KctrRPC
+
+extension Session {
+    /// Namespaces, sorted by name.
+    public func namespaces() async throws -> [NamespaceRecord] {
+        do {
+            return try await containerd.namespaces().sorted { $0.name < $1.name }
+        } catch {
+            throw explain(error, doing: "listing namespaces")
+        }
+    }
+
+    /// Plugins with their status, sorted by type and ID.
+    public func plugins(filters: [String]) async throws -> [PluginStatus] {
+        do {
+            return try await containerd.plugins(filters: filters).map(PluginStatus.init).sorted()
+        } catch let e as RPCError where e.code == .invalidArgument {
+            throw KctrError("invalid plugin filter \(filters.joined(separator: " ")): \(e.message)",
+                            hint: "filters look like type==io.containerd.snapshotter.v1 or id==overlayfs", exitCode: 64)
+        } catch {
+            throw explain(error, doing: "listing plugins")
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import KctrRPC
+
+/// Everything a command needs to talk to the daemon, resolved once.
+public struct SessionConfig: Sendable {
+    public var endpoint: Endpoint
+    public var namespace: String
+    public var timeoutMilliseconds: Int64
+    public var maxReceiveBytes: Int
+    public var debug: Bool
+
+    public init(endpoint: Endpoint, namespace: String, timeoutMilliseconds: Int64, maxReceiveBytes: Int, debug: Bool) {
+        self.endpoint = endpoint
+        self.namespace = namespace
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.maxReceiveBytes = maxReceiveBytes
+        self.debug = debug
+    }
+
+    /// `--namespace` > `CONTAINERD_NAMESPACE` > `k8s.io`.
+    public static func namespace(flag: String?, environment: [String: String]) -> String {
+        if let flag, !flag.isEmpty { return flag }
+        if let env = environment["CONTAINERD_NAMESPACE"], !env.isEmpty { return env }
+        return "k8s.io"
+    }
+}
+
+/// A connected session: one channel, the containerd and CRI APIs on it,
+/// and the translation of RPC failures into operator-facing errors.
+public struct Session: Sendable {
+    public let config: SessionConfig
+    public let containerd: ContainerdAPI
+    public let cri: CRIAPI
+    private let log: @Sendable (String) -> Void
+
+    /// Checks the socket, then opens the channel (which connects lazily).
+    public init(config: SessionConfig, log: @escaping @Sendable (String) -> Void) throws(KctrError) {
+        try Session.checkSocket(config.endpoint)
+        self.config = config
+        self.log = log
+        if config.debug {
+            log("endpoint \(config.endpoint.path) (from \(config.endpoint.source)), namespace \(config.namespace), timeout \(Duration.describe(milliseconds: config.timeoutMilliseconds))")
+            if let note = config.endpoint.note { log(note) }
+        }
+        let channel: RPCChannel
+        do {
+            channel = try RPCChannel(target: config.endpoint.grpcTarget, maxReceiveBytes: config.maxReceiveBytes)
+        } catch {
+            throw KctrError("cannot open a gRPC channel to \(config.endpoint.path): \(error.message)")
+        }
+        var observer: (@Sendable (String, Double, RPCError?) -> Void)?
+        if config.debug {
+            observer = { @Sendable method, seconds, error in
+                let status = error.map { "\($0.code.name): \($0.message)" } ?? "OK"
+                let ms = (seconds * 10_000).rounded() / 10
+                log("rpc \(method) \(ms)ms \(status)")
+            }
+        }
+        let rpc = RPCClient(channel: channel, options: CallOptions(timeoutMilliseconds: config.timeoutMilliseconds),
+                            observer: observer)
+        self.containerd = ContainerdAPI(rpc).namespaced(config.namespace)
+        self.cri = CRIAPI(rpc)
+    }
+
+    public func debug(_ line: @autoclosure () -> String) {
+        if config.debug { log(line()) }
+    }
+
+    static let addressHint = "is containerd running? (systemctl status containerd); pass --address PATH or set CONTAINERD_ADDRESS; on k3s use --address \(Endpoint.k3sPath)"
+
+    /// Says plainly when the socket is missing, unreadable or not a socket.
+    static func checkSocket(_ endpoint: Endpoint) throws(KctrError) {
+        let path = endpoint.path
+        let chosen = endpoint.source == "default" ? "the default" : "from \(endpoint.source)"
+        var st = stat()
+        if stat(path, &st) != 0 {
+            let err = errno
+            if err == ENOENT || err == ENOTDIR {
+                throw KctrError("cannot reach containerd at \(path) (\(chosen)): no such socket", hint: addressHint)
+            }
+            if err == EACCES {
+                throw KctrError("cannot reach containerd at \(path) (\(chosen)): permission denied",
+                                hint: "run kctr as root (sudo kctr ...)")
+            }
+            throw KctrError("cannot reach containerd at \(path) (\(chosen)): \(String(cString: strerror(err)))",
+                            hint: addressHint)
+        }
+        if (st.st_mode & S_IFMT) != S_IFSOCK {
+            throw KctrError("\(path) (\(chosen)) is not a socket", hint: "pass --address with containerd's socket, usually \(Endpoint.defaultPath)")
+        }
+        if access(path, R_OK | W_OK) != 0 {
+            throw KctrError("cannot reach containerd at \(path) (\(chosen)): permission denied",
+                            hint: "run kctr as root (sudo kctr ...)")
+        }
+    }
+
+    /// Translates an RPC failure into what failed and what to do next.
+    public func explain(_ error: Error, doing what: String) -> Error {
+        guard let e = error as? RPCError else { return error }
+        let path = config.endpoint.path
+        let call = e.method.isEmpty ? what : "\(what) (\(e.shortMethod))"
+        switch e.code {
+        case .deadlineExceeded:
+            let t = Duration.describe(milliseconds: e.timeoutMilliseconds > 0 ? e.timeoutMilliseconds : config.timeoutMilliseconds)
+            return KctrError("\(call): containerd at \(path) did not answer within \(t)",
+                             hint: "the daemon may be hung, overloaded, or not containerd; raise the deadline with --timeout 30s, and check its logs (journalctl -u containerd)")
+        case .unavailable:
+            return KctrError("\(call): cannot talk gRPC to \(path): \(e.message)",
+                             hint: "check that \(path) is containerd's socket and that the daemon is up (systemctl status containerd)")
+        case .unimplemented where e.method.contains("runtime.v1."):
+            return KctrError("\(call): the CRI plugin is not serving on \(path) (\(e.message))",
+                             hint: "containerd's config disables it: remove \"cri\" / \"io.containerd.grpc.v1.cri\" from disabled_plugins in /etc/containerd/config.toml and restart containerd")
+        case .permissionDenied:
+            return KctrError("\(call): permission denied by containerd: \(e.message)", hint: "run kctr as root")
+        case .cancelled:
+            return KctrError("\(call): cancelled", exitCode: 130)
+        case .notFound:
+            return KctrError("\(call): not found: \(e.message)")
+        default:
+            return KctrError("\(call): \(e.code.name): \(e.message)")
+        }
+    }
+
+    /// True when the error says the CRI services are absent.
+    public static func isCRIUnavailable(_ error: Error) -> Bool {
+        guard let e = error as? RPCError else { return false }
+        return e.code == .unimplemented && e.method.contains("runtime.v1.")
+    }
+}

@@ -1,0 +1,54 @@
+/// Typed calls to the Kubernetes CRI (runtime.v1). One function per RPC.
+public struct CRIAPI: Sendable {
+    public let rpc: RPCClient
+
+    public init(_ rpc: RPCClient) { self.rpc = rpc }
+
+    enum Service {
+        static let runtime = "runtime.v1.RuntimeService"
+        static let image = "runtime.v1.ImageService"
+    }
+
+    public func version() async throws(RPCError) -> CRIVersion {
+        let r = try await rpc.unary(RPCMethod(Service.runtime, "Version"), Proto(["version": .string("v1")]))
+        return CRIVersion(version: r.string("version"), runtimeName: r.string("runtime_name"),
+                          runtimeVersion: r.string("runtime_version"), runtimeApiVersion: r.string("runtime_api_version"))
+    }
+
+    public func status(verbose: Bool) async throws(RPCError) -> CRIStatus {
+        let r = try await rpc.unary(RPCMethod(Service.runtime, "Status"), Proto(["verbose": .bool(verbose)]))
+        let conditions = (r.message("status") ?? Proto()).messages("conditions").map {
+            CRICondition(type: $0.string("type"), status: $0.bool("status"), reason: $0.string("reason"),
+                         message: $0.string("message"))
+        }
+        return CRIStatus(conditions: conditions, info: r.map("info"))
+    }
+
+    /// The cgroup driver the runtime reports ("systemd", "cgroupfs"), or nil
+    /// where the runtime does not implement RuntimeConfig (containerd < 2.0).
+    public func cgroupDriver() async throws(RPCError) -> String? {
+        do {
+            let r = try await rpc.unary(RPCMethod(Service.runtime, "RuntimeConfig"))
+            guard let linux = r.message("linux") else { return nil }
+            switch linux.enumValue("cgroup_driver") {
+            case 0: return "systemd"
+            case 1: return "cgroupfs"
+            default: return nil
+            }
+        } catch where error.code == .unimplemented {
+            return nil
+        }
+    }
+
+    public func listImages() async throws(RPCError) -> [CRIImage] {
+        let r = try await rpc.unary(RPCMethod(Service.image, "ListImages"))
+        return r.messages("images").map(CRIImage.init)
+    }
+
+    /// The image as the kubelet sees it, or nil when CRI does not know it.
+    public func imageStatus(_ ref: String) async throws(RPCError) -> CRIImage? {
+        let r = try await rpc.unary(RPCMethod(Service.image, "ImageStatus"),
+                                    Proto(["image": .message(Proto(["image": .string(ref)]))]))
+        return r.message("image").map(CRIImage.init)
+    }
+}
