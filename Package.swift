@@ -52,8 +52,9 @@ let package = Package(
             dependencies: ["KctrCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "kctr", dependencies: ["KctrCommands"]),
-        .testTarget(name: "KctrCoreTests", dependencies: ["KctrCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "KctrIntegrationTests", dependencies: ["kctr", "KctrCore"]),
+        .testTarget(name: "KctrRPCTests", dependencies: ["KctrRPC"]),
+        .testTarget(name: "KctrCoreTests", dependencies: ["KctrCore", "KctrCommands"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "KctrIntegrationTests", dependencies: ["kctr", "KctrRPC"]),
     ],
     cLanguageStandard: .c11
 )

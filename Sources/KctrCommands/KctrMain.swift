@@ -41,8 +41,9 @@ public enum KctrMain {
         case let e as ValidationError:
             Kctr.exit(withError: e)
         default:
-            if error is ExitCode || error is CleanExit { Kctr.exit(withError: error) }
-            Console.err("kctr: \(error)\n")
+            // ArgumentParser's own outcomes (help, usage errors) keep their codes.
+            if Kctr.exitCode(for: error) != .failure { Kctr.exit(withError: error) }
+            Console.err("kctr: \(Kctr.fullMessage(for: error))\n")
             exit(1)
         }
     }

@@ -172,17 +172,26 @@ public struct ImageCatalog: Sendable {
         return r
     }
 
-    /// Glob (`*`, `?`) on the full name when the pattern has one; otherwise
-    /// the name, its normalised form, or its repository equals the pattern.
+    /// Glob (`*`, `?`) on the full name when the pattern has one. Otherwise
+    /// the pattern matches the name, its normalised form, its repository, or
+    /// a trailing part of its repository with or without the tag:
+    /// `pause` and `pause:3.9` both match `registry.k8s.io/pause:3.9`.
     public static func matches(_ name: String, pattern: String) -> Bool {
         if pattern.contains("*") || pattern.contains("?") {
             return glob(Array(name), Array(pattern))
         }
         if name == pattern { return true }
-        guard let want = ImageReference.parse(pattern) else { return false }
-        if name == want.description { return true }
-        if let have = ImageReference.parse(name), !pattern.contains(":"), !pattern.contains("@") {
-            return have.repository == want.repository
+        guard let have = ImageReference.parse(name) else { return false }
+        if let want = ImageReference.parse(pattern) {
+            if want.description == name { return true }
+            if !pattern.contains(":"), !pattern.contains("@"), want.repository == have.repository { return true }
+        }
+        let components = ([have.domain] + have.path.split(separator: "/").map(String.init))
+        for k in 1...components.count {
+            let tail = components.suffix(k).joined(separator: "/")
+            if pattern == tail { return true }
+            if let tag = have.tag, pattern == "\(tail):\(tag)" { return true }
+            if let digest = have.digest, pattern == "\(tail)@\(digest)" { return true }
         }
         return false
     }

@@ -114,6 +114,9 @@ public struct Session: Sendable {
             return KctrError("\(call): permission denied by containerd: \(e.message)", hint: "run kctr as root")
         case .cancelled:
             return KctrError("\(call): cancelled", exitCode: 130)
+        case .resourceExhausted:
+            return KctrError("\(call): ResourceExhausted: \(e.message)",
+                             hint: "the response is larger than the receive limit: raise it with --max-recv-size (MiB), now \(config.maxReceiveBytes >> 20)")
         case .notFound:
             return KctrError("\(call): not found: \(e.message)")
         default:

@@ -1,0 +1,44 @@
+import Foundation
+import XCTest
+
+/// containerd with `disabled_plugins = ["io.containerd.grpc.v1.cri"]`, as some
+/// distributions ship it: kctr says so, and its containerd parts still work.
+final class CRIDisabledTests: XCTestCase {
+    static let shared = SharedLab(["--disable-cri"]) { lab in
+        let r = lab.ctr(["images", "import", try TestImages.path("busybox.oci.tar")])
+        guard r.status == 0 else { throw SetupError("ctr import failed: \(r.stderr)") }
+    }
+
+    override class func tearDown() { shared.stop() }
+
+    func testVersionShowsContainerdAndSaysCRIIsDisabled() throws {
+        let lab = try Self.shared.get()
+        let r = lab.kctr(["version"])
+        XCTAssertExit(r, 0)
+        XCTAssertTrue(r.stdout.contains("containerd:\n  Version:             1."), r.stdout)
+        XCTAssertTrue(r.stdout.contains("CRI:\n  not serving"), r.stdout)
+        XCTAssertTrue(r.stderr.contains("the CRI plugin is not serving on \(lab.socket)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("disabled_plugins"), r.stderr)
+    }
+
+    func testImagesStillListWithoutCRIColumns() throws {
+        let lab = try Self.shared.get()
+        let r = lab.kctr(["images", "ls", "-o", "json"])
+        XCTAssertExit(r, 0)
+        let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(rows.map { $0["name"] as? String }, ["docker.io/library/busybox:kctr-test"])
+        XCTAssertNil(rows.first?["cri"])
+        XCTAssertEqual(lab.kctr(["images", "ls", "-q"]).lines, lab.ctr(["images", "ls", "-q"]).lines)
+    }
+
+    func testInfoFailsWithTheFix() throws {
+        let lab = try Self.shared.get()
+        let r = lab.kctr(["info"])
+        XCTAssertExit(r, 1)
+        XCTAssertTrue(r.stderr.contains("the CRI plugin is not serving"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("remove \"cri\" / \"io.containerd.grpc.v1.cri\" from disabled_plugins"), r.stderr)
+        let plugins = lab.kctr(["plugins", "ls", "-q"])
+        XCTAssertExit(plugins, 0)
+        XCTAssertFalse(plugins.lines.contains("io.containerd.grpc.v1.cri"), plugins.stdout)
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import XCTest
+
+/// Every failure of finding and talking to the daemon: exit code and message.
+final class ConnectionErrorTests: XCTestCase {
+    var dir = ""
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("kctr-err-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    func testMissingSocketSaysWhereAndHow() {
+        let r = runProcess([Paths.kctr, "--address", dir + "/nope.sock", "version"])
+        XCTAssertExit(r, 1)
+        XCTAssertEqual(r.stdout, "")
+        XCTAssertTrue(r.stderr.hasPrefix("kctr: cannot reach containerd at \(dir)/nope.sock (from --address): no such socket"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("is containerd running?"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("--address"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("/run/k3s/containerd/containerd.sock"), r.stderr)
+    }
+
+    func testMissingSocketNamesTheEnvironmentVariable() {
+        let r = runProcess([Paths.kctr, "images", "ls"], env: ["CONTAINERD_ADDRESS": "unix://\(dir)/env.sock"])
+        XCTAssertExit(r, 1)
+        XCTAssertTrue(r.stderr.contains("at \(dir)/env.sock (from CONTAINERD_ADDRESS): no such socket"), r.stderr)
+        let cri = runProcess([Paths.kctr, "images", "ls"], env: ["CONTAINER_RUNTIME_ENDPOINT": "\(dir)/cri.sock"])
+        XCTAssertExit(cri, 1)
+        XCTAssertTrue(cri.stderr.contains("(from CONTAINER_RUNTIME_ENDPOINT)"), cri.stderr)
+    }
+
+    func testMissingSocketNamesTheCrictlConfig() throws {
+        let config = dir + "/crictl.yaml"
+        try "runtime-endpoint: unix://\(dir)/crictl.sock\nimage-endpoint: unix://\(dir)/crictl.sock\ntimeout: 2\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let r = runProcess([Paths.kctr, "--crictl-config", config, "version"])
+        XCTAssertExit(r, 1)
+        XCTAssertTrue(r.stderr.contains("at \(dir)/crictl.sock (from runtime-endpoint in \(config)): no such socket"), r.stderr)
+        let missing = runProcess([Paths.kctr, "--crictl-config", dir + "/absent.yaml", "version"])
+        XCTAssertExit(missing, 1)
+        XCTAssertTrue(missing.stderr.contains("cannot read the crictl config \(dir)/absent.yaml"), missing.stderr)
+    }
+
+    func testNotASocket() throws {
+        let file = dir + "/plain"
+        try "x".write(toFile: file, atomically: true, encoding: .utf8)
+        let r = runProcess([Paths.kctr, "--address", file, "version"])
+        XCTAssertExit(r, 1)
+        XCTAssertTrue(r.stderr.contains("\(file) (from --address) is not a socket"), r.stderr)
+    }
+
+    func testUnsupportedScheme() {
+        let r = runProcess([Paths.kctr, "--address", "tcp://127.0.0.1:1", "version"])
+        XCTAssertExit(r, 1)
+        XCTAssertTrue(r.stderr.contains("scheme tcp is not a unix socket"), r.stderr)
+    }
+
+    func testPermissionDeniedSaysRunAsRoot() throws {
+        guard getuid() == 0 else { throw XCTSkip("needs root to drop to nobody") }
+        let server = try SocketServer(path: dir + "/root-only.sock", mode: .hang)
+        defer { server.stop() }
+        chmod(dir, 0o755)
+        let r = runProcess(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            Paths.kctr, "--address", server.path, "version"])
+        XCTAssertExit(r, 1)
+        XCTAssertTrue(r.stderr.contains("cannot reach containerd at \(server.path) (from --address): permission denied"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("hint: run kctr as root"), r.stderr)
+    }
+
+    func testSilentServerFailsAtTheDeadline() throws {
+        let server = try SocketServer(path: dir + "/silent.sock", mode: .hang)
+        defer { server.stop() }
+        let r = runProcess([Paths.kctr, "--address", server.path, "--timeout", "1s", "version"], timeout: 20)
+        XCTAssertExit(r, 1)
+        XCTAssertLessThan(r.seconds, 6, "must give up near its 1s deadline")
+        XCTAssertTrue(r.stderr.contains("did not answer within 1s"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("--timeout"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("Version/Version"), r.stderr)
+    }
+
+    func testServerThatIsNotGRPC() throws {
+        let server = try SocketServer(path: dir + "/closer.sock", mode: .close)
+        defer { server.stop() }
+        let r = runProcess([Paths.kctr, "--address", server.path, "--timeout", "3s", "version"], timeout: 20)
+        XCTAssertExit(r, 1)
+        XCTAssertLessThan(r.seconds, 6)
+        // Either the connection is refused as not gRPC or the call times out: both say so.
+        XCTAssertTrue(r.stderr.contains("cannot talk gRPC to \(server.path)") || r.stderr.contains("did not answer within 3s"),
+                      r.stderr)
+    }
+
+    func testUsageErrorsExit64() {
+        let badFormat = runProcess([Paths.kctr, "images", "ls", "-o", "xml"])
+        XCTAssertExit(badFormat, 64)
+        XCTAssertTrue(badFormat.stderr.contains("xml"), badFormat.stderr)
+        let badTimeout = runProcess([Paths.kctr, "--timeout", "soon", "version"])
+        XCTAssertExit(badTimeout, 64)
+        XCTAssertTrue(badTimeout.stderr.contains("--timeout soon is not a duration"), badTimeout.stderr)
+        let unknown = runProcess([Paths.kctr, "frobnicate"])
+        XCTAssertExit(unknown, 64)
+        let help = runProcess([Paths.kctr, "--help"])
+        XCTAssertExit(help, 0)
+        XCTAssertTrue(help.stdout.contains("images"), help.stdout)
+    }
+}
+
+/// A unix socket server that is not containerd: `hang` accepts and never
+/// answers, `close` accepts and hangs up at once.
+final class SocketServer {
+    enum Mode: String { case hang, close }
+    let path: String
+    private let process: Process
+
+    init(path: String, mode: Mode) throws {
+        self.path = path
+        let script = """
+        import os, socket, sys, time
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(sys.argv[1]); s.listen(16)
+        print("ready", flush=True)
+        held = []
+        while True:
+            c, _ = s.accept()
+            if sys.argv[2] == "close": c.close()
+            else: held.append(c)
+        """
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", script, path, mode.rawValue]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: path) { usleep(10_000) }
+        guard FileManager.default.fileExists(atPath: path) else { throw SetupError("socket server did not start") }
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import XCTest
+
+/// `kctr images ls` against a private containerd, checked with ctr.
+final class ImagesTests: XCTestCase {
+    static let shared = SharedLab { lab in
+        let r = lab.ctr(["images", "import", try TestImages.path("all.oci.tar")])
+        guard r.status == 0 else { throw SetupError("ctr import failed: \(r.stderr)") }
+    }
+
+    override class func tearDown() { shared.stop() }
+
+    func testQuietListMatchesCtr() throws {
+        let lab = try Self.shared.get()
+        let ctrNames = lab.ctr(["images", "ls", "-q"]).lines.sorted()
+        XCTAssertTrue(ctrNames.contains("docker.io/library/busybox:kctr-test"), "\(ctrNames)")
+
+        let all = lab.kctr(["images", "ls", "-q", "--all"])
+        XCTAssertExit(all, 0)
+        XCTAssertEqual(all.lines.sorted(), ctrNames)
+
+        let plain = lab.kctr(["images", "ls", "-q"])
+        XCTAssertExit(plain, 0)
+        XCTAssertEqual(plain.lines, ctrNames.filter { !$0.hasPrefix("sha256:") })
+        XCTAssertEqual(plain.lines.count, 3)
+    }
+
+    func testGlobalFlagsBeforeTheCommandLikeCtr() throws {
+        let lab = try Self.shared.get()
+        let r = runProcess([Paths.kctr, "-a", lab.socket, "-n", "k8s.io", "images", "-q"])
+        XCTAssertExit(r, 0)
+        XCTAssertEqual(r.lines.count, 3)
+    }
+
+    func testJSONFieldsAgreeWithCtrAndTheSnapshotter() throws {
+        let lab = try Self.shared.get()
+        let r = lab.kctr(["images", "ls", "-o", "json"])
+        XCTAssertExit(r, 0)
+        let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(rows.map { $0["name"] as? String }, [
+            "docker.io/kctr/multi:1.0", "docker.io/library/busybox:kctr-test", "registry.k8s.io/pause:3.9",
+        ])
+        // ctr's table: REF TYPE DIGEST SIZE PLATFORMS LABELS
+        var ctrDigest: [String: String] = [:]
+        for line in lab.ctr(["images", "ls"]).lines.dropFirst() {
+            let cols = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            if cols.count >= 3 { ctrDigest[cols[0]] = cols[2] }
+        }
+        for row in rows {
+            let name = try XCTUnwrap(row["name"] as? String)
+            XCTAssertEqual(row["digest"] as? String, ctrDigest[name], name)
+            XCTAssertEqual(row["platforms"] as? [String], ["linux/amd64"], name)
+            XCTAssertEqual(row["unpacked"] as? Bool, true, name)
+            XCTAssertEqual(row["snapshotter"] as? String, "overlayfs")
+            let cri = try XCTUnwrap(row["cri"] as? [String: Any], name)
+            XCTAssertEqual(cri["known"] as? Bool, true, name)
+            XCTAssertEqual(cri["id"] as? String, row["configDigest"] as? String, name)
+            XCTAssertGreaterThan((row["size"] as? Int) ?? 0, 100_000, name)
+            // The snapshot kctr calls unpacked exists for ctr too.
+            let chain = try XCTUnwrap(row["chainID"] as? String, name)
+            XCTAssertExit(lab.ctr(["snapshots", "--snapshotter", "overlayfs", "info", chain]), 0)
+        }
+    }
+
+    func testTableShowsCRIColumnsAndDigestNamesOnlyWithAll() throws {
+        let lab = try Self.shared.get()
+        let r = lab.kctr(["images"])
+        XCTAssertExit(r, 0)
+        let header = try XCTUnwrap(r.lines.first)
+        XCTAssertEqual(header.split(separator: " ", omittingEmptySubsequences: true),
+                       ["REF", "DIGEST", "SIZE", "PLATFORMS", "CRI", "PINNED", "UNPACKED"])
+        XCTAssertFalse(r.stdout.contains("\nsha256:"))
+        XCTAssertTrue(r.stdout.contains("registry.k8s.io/pause:3.9"))
+        XCTAssertTrue(r.lines[1].contains("yes (overlayfs)"), r.lines[1])
+        let all = lab.kctr(["images", "ls", "--all"])
+        XCTAssertEqual(all.lines.filter { $0.hasPrefix("sha256:") }.count, 3)
+        let noTrunc = lab.kctr(["images", "ls", "--no-trunc", "busybox"])
+        XCTAssertExit(noTrunc, 0)
+        XCTAssertEqual(noTrunc.lines.count, 2)
+        XCTAssertTrue(noTrunc.lines[1].range(of: "sha256:[0-9a-f]{64}", options: .regularExpression) != nil, noTrunc.stdout)
+    }
+
+    func testPatternFilterAndYAML() throws {
+        let lab = try Self.shared.get()
+        XCTAssertEqual(lab.kctr(["images", "ls", "-q", "busybox"]).lines, ["docker.io/library/busybox:kctr-test"])
+        XCTAssertEqual(lab.kctr(["images", "ls", "-q", "docker.io/*"]).lines,
+                       ["docker.io/kctr/multi:1.0", "docker.io/library/busybox:kctr-test"])
+        XCTAssertEqual(lab.kctr(["images", "ls", "-q", "nothing-like-this"]).stdout, "")
+        let yaml = lab.kctr(["images", "ls", "-o", "yaml", "pause"])
+        XCTAssertExit(yaml, 0)
+        XCTAssertTrue(yaml.stdout.contains("name: registry.k8s.io/pause:3.9"), yaml.stdout)
+    }
+
+    func testOtherNamespaceHasNoCRIColumns() throws {
+        let lab = try Self.shared.get()
+        XCTAssertExit(lab.ctr(["images", "import", try TestImages.path("busybox.docker.tar")], namespace: "other"), 0)
+        let r = lab.kctr(["-n", "other", "images", "ls"])
+        XCTAssertExit(r, 0)
+        XCTAssertEqual(r.lines.first?.split(separator: " ", omittingEmptySubsequences: true),
+                       ["REF", "DIGEST", "SIZE", "PLATFORMS", "UNPACKED"])
+        XCTAssertEqual(r.lines.count, 2)
+        let env = lab.kctr(["images", "ls", "-q"], env: ["CONTAINERD_NAMESPACE": "other"])
+        XCTAssertEqual(env.lines, ["docker.io/library/busybox:kctr-test"])
+    }
+
+    func testNamespacesAndPlugins() throws {
+        let lab = try Self.shared.get()
+        let ns = lab.kctr(["namespaces", "ls", "-q"])
+        XCTAssertExit(ns, 0)
+        XCTAssertEqual(ns.lines, lab.ctr(["namespaces", "ls", "-q"]).lines.sorted())
+        let plugins = lab.kctr(["plugins", "ls", "-o", "json"])
+        XCTAssertExit(plugins, 0)
+        let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(plugins.stdout.utf8)) as? [[String: Any]])
+        let cri = rows.first { $0["type"] as? String == "io.containerd.grpc.v1" && $0["id"] as? String == "cri" }
+        XCTAssertEqual(cri?["status"] as? String, "ok")
+        XCTAssertEqual(rows.count, lab.ctr(["plugins", "ls", "-q"]).lines.count)
+        let filtered = lab.kctr(["plugins", "ls", "-q", "type==io.containerd.snapshotter.v1"])
+        XCTAssertExit(filtered, 0)
+        XCTAssertTrue(filtered.lines.contains("io.containerd.snapshotter.v1.overlayfs"), filtered.stdout)
+        XCTAssertTrue(filtered.lines.allSatisfy { $0.hasPrefix("io.containerd.snapshotter.v1.") }, filtered.stdout)
+    }
+
+    func testVersionAndInfo() throws {
+        let lab = try Self.shared.get()
+        let server = runProcess(["/usr/bin/ctr", "--address", lab.socket, "version"]).stdout
+        let v = lab.kctr(["version", "-o", "json"])
+        XCTAssertExit(v, 0)
+        let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(v.stdout.utf8)) as? [String: Any])
+        let containerd = try XCTUnwrap(doc["containerd"] as? [String: Any])
+        let version = try XCTUnwrap(containerd["version"] as? String)
+        XCTAssertTrue(server.contains("Version:  \(version)"), "ctr says \(server)")
+        let cri = try XCTUnwrap(doc["cri"] as? [String: Any])
+        XCTAssertEqual(cri["runtimeName"] as? String, "containerd")
+        XCTAssertEqual(cri["runtimeApiVersion"] as? String, "v1")
+
+        let text = lab.kctr(["version"])
+        XCTAssertExit(text, 0)
+        XCTAssertTrue(text.stdout.contains("RuntimeApiVersion:   v1"), text.stdout)
+
+        let info = lab.kctr(["info", "-o", "json"])
+        XCTAssertExit(info, 0)
+        let i = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        let runtime = try XCTUnwrap(i["runtime"] as? [String: Any])
+        XCTAssertEqual(runtime["snapshotter"] as? String, "overlayfs")
+        XCTAssertEqual(runtime["sandboxImage"] as? String, "registry.k8s.io/pause:3.9")
+        XCTAssertEqual(runtime["cniConfDir"] as? String, lab.base + "/net.d")
+        let runtimes = try XCTUnwrap(runtime["runtimes"] as? [[String: Any]])
+        XCTAssertEqual(runtimes.first?["name"] as? String, "runc")
+        XCTAssertEqual(runtimes.first?["systemdCgroup"] as? Bool, false)
+        let conditions = try XCTUnwrap(i["conditions"] as? [[String: Any]])
+        XCTAssertEqual(conditions.first { $0["type"] as? String == "RuntimeReady" }?["status"] as? Bool, true)
+        // No CNI config in the lab: the reason is shown, as the kubelet would see it.
+        let network = conditions.first { $0["type"] as? String == "NetworkReady" }
+        XCTAssertEqual(network?["status"] as? Bool, false)
+        XCTAssertEqual(network?["reason"] as? String, "NetworkPluginNotReady")
+
+        let table = lab.kctr(["info"])
+        XCTAssertTrue(table.stdout.contains("Snapshotter:     overlayfs"), table.stdout)
+        XCTAssertTrue(table.stdout.contains("io.containerd.runc.v2"), table.stdout)
+        XCTAssertTrue(table.stdout.contains("cni plugin not initialized"), table.stdout)
+    }
+
+    func testDebugLogsEachCall() throws {
+        let lab = try Self.shared.get()
+        let r = lab.kctr(["--debug", "version"])
+        XCTAssertExit(r, 0)
+        XCTAssertTrue(r.stderr.contains("endpoint \(lab.socket) (from --address)"), r.stderr)
+        XCTAssertTrue(r.stderr.range(of: "rpc /containerd.services.version.v1.Version/Version [0-9.]+ms OK",
+                                     options: .regularExpression) != nil, r.stderr)
+        XCTAssertTrue(r.stderr.contains("rpc /runtime.v1.RuntimeService/Version"), r.stderr)
+    }
+}
+

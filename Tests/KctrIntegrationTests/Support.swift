@@ -1,0 +1,182 @@
+import Foundation
+import XCTest
+
+/// The result of running a program.
+struct Run {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var seconds: Double
+
+    var lines: [String] { stdout.split(separator: "\n").map(String.init) }
+}
+
+enum Paths {
+    /// The package root (this file is Tests/KctrIntegrationTests/Support.swift).
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    /// The kctr built with the tests: next to the test bundle, or $KCTR_BIN.
+    static var kctr: String {
+        if let bin = ProcessInfo.processInfo.environment["KCTR_BIN"], !bin.isEmpty { return bin }
+        var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").deletingLastPathComponent()
+        for _ in 0..<3 {
+            let candidate = dir.appendingPathComponent("kctr").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return root + "/.build/debug/kctr"
+    }
+
+    static var lab: String { root + "/scripts/containerd-lab" }
+    static var buildImages: String { root + "/scripts/build-test-images" }
+}
+
+/// Runs `argv` with a deadline; output goes through files so nothing blocks.
+func runProcess(_ argv: [String], env: [String: String] = [:], clearEnv: Bool = false, stdin: String? = nil,
+         timeout: Double = 60) -> Run {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kctr-run-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let outURL = dir.appendingPathComponent("out"), errURL = dir.appendingPathComponent("err")
+    FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: argv[0])
+    p.arguments = Array(argv.dropFirst())
+    var environment = clearEnv ? ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"] : ProcessInfo.processInfo.environment
+    // Never let the caller's environment choose the daemon.
+    for key in ["CONTAINERD_ADDRESS", "CONTAINER_RUNTIME_ENDPOINT", "CONTAINERD_NAMESPACE"] { environment[key] = nil }
+    for (k, v) in env { environment[k] = v }
+    p.environment = environment
+    guard let out = try? FileHandle(forWritingTo: outURL), let err = try? FileHandle(forWritingTo: errURL) else {
+        return Run(status: -1, stdout: "", stderr: "cannot open output files", seconds: 0)
+    }
+    p.standardOutput = out
+    p.standardError = err
+    if let stdin {
+        let inURL = dir.appendingPathComponent("in")
+        FileManager.default.createFile(atPath: inURL.path, contents: Data(stdin.utf8))
+        p.standardInput = try? FileHandle(forReadingFrom: inURL)
+    } else {
+        p.standardInput = FileHandle.nullDevice
+    }
+    let start = Date()
+    do { try p.run() } catch { return Run(status: -1, stdout: "", stderr: "\(error)", seconds: 0) }
+    while p.isRunning && Date().timeIntervalSince(start) < timeout { usleep(5_000) }
+    if p.isRunning {
+        p.terminate()
+        usleep(200_000)
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+    }
+    p.waitUntilExit()
+    try? out.close()
+    try? err.close()
+    let seconds = Date().timeIntervalSince(start)
+    let stdout = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
+    let stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+    return Run(status: p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus,
+               stdout: stdout, stderr: stderr, seconds: seconds)
+}
+
+/// A private containerd in a temp dir (scripts/containerd-lab), stopped by `stop()`.
+final class Lab {
+    let base: String
+    var socket: String { base + "/containerd.sock" }
+
+    init(_ options: [String] = []) throws {
+        base = FileManager.default.temporaryDirectory.appendingPathComponent("kctr-lab-\(UUID().uuidString.prefix(8))").path
+        let r = runProcess([Paths.lab, "up", base] + options, timeout: 60)
+        guard r.status == 0 else {
+            throw SetupError("cannot start a private containerd (\(r.status)): \(r.stderr)")
+        }
+    }
+
+    func stop() {
+        _ = runProcess([Paths.lab, "down", base], timeout: 60)
+    }
+
+    /// Runs kctr against this daemon.
+    func kctr(_ args: [String], env: [String: String] = [:], timeout: Double = 60) -> Run {
+        runProcess([Paths.kctr, "--address", socket] + args, env: env, timeout: timeout)
+    }
+
+    func ctr(_ args: [String], namespace: String = "k8s.io") -> Run {
+        runProcess(["/usr/bin/ctr", "--address", socket, "-n", namespace] + args)
+    }
+
+    var log: String { (try? String(contentsOfFile: base + "/containerd.log", encoding: .utf8)) ?? "" }
+}
+
+/// Test images built locally, once per test process.
+enum TestImages {
+    nonisolated(unsafe) private static var built: [String: String]?
+    private static let lock = NSLock()
+
+    /// name -> path: busybox.oci.tar, busybox.docker.tar, pause.*, multi.*, all.oci.tar, layout.
+    static func paths() throws -> [String: String] {
+        lock.lock()
+        defer { lock.unlock() }
+        if let built { return built }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kctr-test-images").path
+        let r = runProcess([Paths.buildImages, dir], timeout: 300)
+        guard r.status == 0 else { throw SetupError("cannot build test images: \(r.stderr)") }
+        var out: [String: String] = [:]
+        for line in r.lines { out[URL(fileURLWithPath: line).lastPathComponent] = line }
+        built = out
+        return out
+    }
+
+    static func path(_ name: String) throws -> String {
+        guard let p = try paths()[name] else { throw SetupError("no test image \(name)") }
+        return p
+    }
+}
+
+func XCTAssertExit(_ r: Run, _ status: Int32, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(r.status, status, "exit \(r.status)\nstdout: \(r.stdout)\nstderr: \(r.stderr)", file: file, line: line)
+}
+
+struct SetupError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+/// One private daemon shared by the tests of a class, started on first use
+/// and stopped in the class's tearDown.
+final class SharedLab: @unchecked Sendable {
+    // @unchecked: guarded by `lock`.
+    private let lock = NSLock()
+    private let options: [String]
+    private let prepare: (Lab) throws -> Void
+    private var lab: Lab?
+    private var failure: Error?
+
+    init(_ options: [String] = [], prepare: @escaping (Lab) throws -> Void = { _ in }) {
+        self.options = options
+        self.prepare = prepare
+    }
+
+    func get() throws -> Lab {
+        lock.lock()
+        defer { lock.unlock() }
+        if let failure { throw failure }
+        if let lab { return lab }
+        do {
+            let l = try Lab(options)
+            lab = l
+            try prepare(l)
+            return l
+        } catch {
+            failure = error
+            throw error
+        }
+    }
+
+    func stop() {
+        lock.lock()
+        defer { lock.unlock() }
+        lab?.stop()
+        lab = nil
+    }
+}
