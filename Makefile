@@ -1,0 +1,37 @@
+# kctr: build, test, regenerate, benchmark. `make test` is the test command CI runs.
+SWIFT ?= swift
+PREFIX ?= /usr/local
+
+.PHONY: build release test unit integration generate check-generated bench clean
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release
+
+# XCTest only: the suites are XCTest, and Swift Testing's empty summary must
+# not be the last line CI reads.
+test:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --disable-swift-testing
+
+unit:
+	$(SWIFT) test --disable-swift-testing --filter 'KctrRPCTests|KctrCoreTests'
+
+integration:
+	$(SWIFT) test --disable-swift-testing --filter KctrIntegrationTests
+
+generate:
+	bash Protos/generate.sh
+
+# Fails when Generated/ differs from what Protos/generate.sh writes.
+check-generated: generate
+	git diff --exit-code --stat -- Generated
+	@test -z "$$(git status --porcelain -- Generated)" || { git status --porcelain -- Generated; echo "Generated/ is stale: run make generate and commit" >&2; exit 1; }
+
+bench: release
+	python3 scripts/bench
+
+clean:
+	rm -rf .build
