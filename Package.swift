@@ -43,6 +43,7 @@ let package = Package(
             name: "KctrCore",
             dependencies: [
                 "KctrRPC",
+                "KctrArchive",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -52,6 +53,9 @@ let package = Package(
             dependencies: ["KctrCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "kctr", dependencies: ["KctrCommands"]),
+        .target(name: "CArchive", linkerSettings: [.linkedLibrary("archive")]),
+        .target(name: "KctrArchive", dependencies: ["CArchive"]),
+        .testTarget(name: "KctrArchiveTests", dependencies: ["KctrArchive"]),
         .testTarget(name: "KctrRPCTests", dependencies: ["KctrRPC"]),
         .testTarget(name: "KctrCoreTests", dependencies: ["KctrCore", "KctrCommands"], resources: [.copy("Fixtures")]),
         .testTarget(name: "KctrIntegrationTests", dependencies: ["kctr", "KctrRPC"]),

@@ -1,0 +1,136 @@
+import Foundation
+import KctrArchive
+
+/// What the first pass over an image archive finds: every file entry, the
+/// JSON documents (index.json, manifest.json, manifests, configs) kept in
+/// memory, and the first bytes of every other entry (to tell gzip layers).
+public struct ArchiveCatalog: Sendable {
+    public struct Entry: Sendable, Equatable {
+        public var size: Int64
+        /// First bytes of the entry (up to 8), for format detection.
+        public var magic: [UInt8]
+        /// A symlink or hardlink's target, as a path inside the archive.
+        public var link: String?
+    }
+
+    public var entries: [String: Entry] = [:]
+    public var json: [String: [UInt8]] = [:]
+    public var compression = "none"
+
+    /// JSON entries larger than this are not metadata.
+    public static let maxJSONEntry = 4 << 20
+    /// All JSON kept in memory at once.
+    public static let maxJSONTotal = 64 << 20
+
+    public init() {}
+
+    public static func scan(path: String) throws -> ArchiveCatalog {
+        let reader = try open(path)
+        var catalog = ArchiveCatalog()
+        var jsonTotal = 0
+        while let info = try next(reader, path: path) {
+            let name = normalize(info.path)
+            switch info.type {
+            case .directory, .other:
+                continue
+            case .symlink, .hardlink:
+                let target = info.linkTarget.map { resolveLink($0, from: name, hard: info.type == .hardlink) }
+                catalog.entries[name] = Entry(size: 0, magic: [], link: target)
+                continue
+            case .file:
+                break
+            }
+            var head: [UInt8] = []
+            var body: [UInt8] = []
+            var isJSON = false
+            try readData(reader, path: path, entry: name) { chunk in
+                if head.count < 8 { head += chunk.prefix(8 - head.count) }
+                if body.isEmpty && !isJSON {
+                    guard let first = chunk.first(where: { !($0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09) }) else { return }
+                    isJSON = (first == UInt8(ascii: "{") || first == UInt8(ascii: "[")) && info.size <= Int64(maxJSONEntry)
+                    if !isJSON { throw StopReading() }
+                }
+                body += chunk
+                if body.count > maxJSONEntry { throw StopReading() }
+            }
+            catalog.entries[name] = Entry(size: info.size, magic: head)
+            if isJSON && body.count == Int(info.size) {
+                jsonTotal += body.count
+                guard jsonTotal <= maxJSONTotal else {
+                    throw KctrError("\(path): more than \(maxJSONTotal >> 20) MiB of JSON metadata",
+                                    hint: "this is not an image archive kctr can import safely")
+                }
+                catalog.json[name] = body
+            }
+        }
+        catalog.compression = reader.compression
+        return catalog
+    }
+
+    /// The entry at `path`, following links inside the archive.
+    public func resolve(_ path: String) throws -> (path: String, entry: Entry)? {
+        var current = Self.normalize(path)
+        var seen: Set<String> = []
+        while let entry = entries[current] {
+            guard let link = entry.link else { return (current, entry) }
+            guard seen.insert(current).inserted, seen.count <= 16 else {
+                throw KctrError("the archive's links loop at \(path)", hint: "the archive is malformed: export it again")
+            }
+            current = link
+        }
+        return nil
+    }
+
+    public func document(_ path: String) throws -> [UInt8]? {
+        guard let (real, _) = try resolve(path) else { return nil }
+        return json[real]
+    }
+
+    static func normalize(_ path: String) -> String {
+        var p = path
+        while p.hasPrefix("./") { p.removeFirst(2) }
+        return p
+    }
+
+    static func resolveLink(_ target: String, from name: String, hard: Bool) -> String {
+        if hard { return normalize(target) }
+        var parts = name.split(separator: "/").dropLast().map(String.init)
+        for component in target.split(separator: "/") {
+            if component == ".." { if !parts.isEmpty { parts.removeLast() } } else if component != "." { parts.append(String(component)) }
+        }
+        return parts.joined(separator: "/")
+    }
+
+    // MARK: archive access with kctr's messages
+
+    static func open(_ path: String) throws -> ArchiveReader {
+        do {
+            return try ArchiveReader(path: path)
+        } catch {
+            throw KctrError("cannot read \(path): \(error.message)", hint: "check the path and that it is an image archive (.tar, .tar.gz, .tar.zst)")
+        }
+    }
+
+    static func next(_ reader: ArchiveReader, path: String) throws -> ArchiveEntryInfo? {
+        do {
+            return try reader.next()
+        } catch {
+            throw KctrError("\(path) is not a readable image archive: \(error.message)",
+                            hint: "kctr imports tar archives (OCI layout or docker save), optionally gzip or zstd compressed; the file may be truncated or corrupt")
+        }
+    }
+
+    static func readData(_ reader: ArchiveReader, path: String, entry: String,
+                         _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        do {
+            try reader.readData(body)
+        } catch is StopReading {
+            return
+        } catch let e as ArchiveError {
+            throw KctrError("\(path): cannot read \(entry): \(e.message)", hint: "the archive is truncated or corrupt")
+        }
+    }
+}
+
+/// Thrown by a readData body to stop reading an entry early.
+struct StopReading: Error {}

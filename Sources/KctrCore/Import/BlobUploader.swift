@@ -1,0 +1,191 @@
+import Crypto
+import Dispatch
+import Foundation
+import KctrArchive
+import KctrRPC
+
+struct UploadedBlob: Sendable {
+    var digest: String
+    var size: Int64
+    var magic: [UInt8]
+}
+
+struct UploadResult: Sendable {
+    var blobs: [String: UploadedBlob] = [:]
+    var written = 0
+    var present = 0
+    var bytes: Int64 = 0
+}
+
+/// Streams blobs from an archive into containerd's content store, one
+/// chunk in memory at a time, checking each digest as it goes.
+///
+/// libarchive reads synchronously, so the pass runs on its own thread and
+/// hands each chunk to the async RPC layer, waiting for it: memory stays at
+/// one chunk per blob whatever the archive's size.
+struct BlobUploader: Sendable {
+    let api: ContainerdAPI
+    let session: Session
+    let progress: (@Sendable (String) -> Void)?
+
+    static let chunkSize = 1 << 20
+
+    func upload(archive: String, blobs: [String: ImportPlan.Blob]) async throws -> UploadResult {
+        let control = UploadControl()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (cont: CheckedContinuation<UploadResult, Error>) in
+                let thread = Thread {
+                    do {
+                        cont.resume(returning: try self.uploadAll(archive: archive, blobs: blobs, control: control))
+                    } catch {
+                        cont.resume(throwing: error)
+                    }
+                }
+                thread.name = "kctr-upload"
+                thread.start()
+            }
+        } onCancel: {
+            control.cancel()
+        }
+    }
+
+    private func uploadAll(archive: String, blobs: [String: ImportPlan.Blob], control: UploadControl) throws -> UploadResult {
+        var result = UploadResult()
+        let reader = try ArchiveCatalog.open(archive)
+        while let info = try ArchiveCatalog.next(reader, path: archive) {
+            let name = ArchiveCatalog.normalize(info.path)
+            guard info.type == .file, let blob = blobs[name], result.blobs[name] == nil else { continue }
+            try control.check()
+            if let expected = blob.digest, info.size != blob.size {
+                throw KctrError("\(archive): blob \(expected) is \(info.size) bytes in the archive but its descriptor says \(blob.size)",
+                                hint: "the archive is corrupt: export it again")
+            }
+            let done = try uploadOne(reader: reader, archive: archive, path: name, blob: blob, size: info.size, control: control)
+            result.blobs[name] = done.blob
+            if done.existed { result.present += 1 } else { result.written += 1; result.bytes += info.size }
+        }
+        for (path, blob) in blobs where result.blobs[path] == nil {
+            throw KctrError("\(archive): \(blob.digest ?? path) is named by the image but missing from the archive",
+                            hint: "the archive is incomplete: export it again")
+        }
+        return result
+    }
+
+    private func uploadOne(reader: ArchiveReader, archive: String, path: String, blob: ImportPlan.Blob, size: Int64,
+                           control: UploadControl) throws -> (blob: UploadedBlob, existed: Bool) {
+        let expected = blob.digest ?? ""
+        let ref = "kctr-import-\(UUID().uuidString.prefix(12).lowercased())-\(Digest.short(expected.isEmpty ? path : expected))"
+        let api = self.api
+        let writer = try blocking(control) { try await api.contentWriter(ref: ref, expected: expected, total: size) }
+        var hasher = SHA256()
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(Self.chunkSize)
+        var magic: [UInt8] = []
+        var existed = false
+        var sent: Int64 = 0
+        func send(_ bytes: [UInt8]) throws {
+            do {
+                try blocking(control) { try await writer.write(bytes) }
+                sent += Int64(bytes.count)
+            } catch let e as RPCError where e.code == .alreadyExists {
+                existed = true
+                throw StopReading()
+            }
+        }
+        do {
+            try ArchiveCatalog.readData(reader, path: archive, entry: path) { chunk in
+                if magic.count < 8 { magic += chunk.prefix(8 - magic.count) }
+                hasher.update(bufferPointer: chunk)
+                buffer.append(contentsOf: chunk)
+                if buffer.count >= Self.chunkSize {
+                    try control.check()
+                    let full = buffer
+                    buffer.removeAll(keepingCapacity: true)
+                    try send(full)
+                    progress?("\(Digest.short(expected.isEmpty ? path : expected)): \(sent >> 20)/\(size >> 20) MiB")
+                }
+            }
+            if existed { return (UploadedBlob(digest: expected, size: size, magic: magic), true) }
+            if !buffer.isEmpty { try? send(buffer) }
+            if existed { return (UploadedBlob(digest: expected, size: size, magic: magic), true) }
+            let computed = "sha256:" + hasher.finalize().map { String(format: "%02x", $0) }.joined()
+            if !expected.isEmpty && computed != expected {
+                throw KctrError("\(archive): blob \(path) does not match its digest \(expected) (its content hashes to \(computed))",
+                                hint: "the archive is corrupt or was modified: export it again")
+            }
+            do {
+                _ = try blocking(control) { try await writer.commit(labels: [:]) }
+            } catch let e as RPCError where e.code == .alreadyExists {
+                existed = true
+            }
+            return (UploadedBlob(digest: computed, size: size, magic: magic), existed)
+        } catch {
+            writer.cancel()
+            Task.detached { try? await api.abortIngest(ref: ref) }
+            if let e = error as? RPCError { throw session.explain(e, doing: "writing \(path) to the content store") }
+            throw error
+        }
+    }
+
+    /// Writes a small in-memory blob (a manifest kctr built).
+    static func writeSmall(_ bytes: [UInt8], digest: String, api: ContainerdAPI, session: Session) async throws {
+        do {
+            let writer = try await api.contentWriter(ref: "kctr-import-\(UUID().uuidString.prefix(12).lowercased())",
+                                                     expected: digest, total: Int64(bytes.count))
+            try await writer.write(bytes)
+            _ = try await writer.commit(labels: [:])
+        } catch let e as RPCError where e.code == .alreadyExists {
+            return
+        } catch {
+            throw session.explain(error, doing: "writing manifest \(digest)")
+        }
+    }
+}
+
+/// Cancellation shared between the async caller and the upload thread.
+final class UploadControl: @unchecked Sendable {
+    // @unchecked: `cancelled` is guarded by `lock`.
+    private let lock = NSLock()
+    private var cancelled = false
+
+    func cancel() {
+        lock.lock()
+        cancelled = true
+        lock.unlock()
+    }
+
+    var isCancelled: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return cancelled
+    }
+
+    func check() throws {
+        if isCancelled { throw KctrError("import cancelled", exitCode: 130) }
+    }
+}
+
+/// Runs `op` on the concurrency pool and waits for it on this (non-pool)
+/// thread; cancelled when the upload is.
+func blocking<T: Sendable>(_ control: UploadControl, _ op: @escaping @Sendable () async throws -> T) throws -> T {
+    let done = DispatchSemaphore(value: 0)
+    let box = ResultBox<T>()
+    let task = Task {
+        do { box.set(.success(try await op())) } catch { box.set(.failure(error)) }
+        done.signal()
+    }
+    while done.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
+        if control.isCancelled { task.cancel() }
+    }
+    return try box.get()
+}
+
+final class ResultBox<T: Sendable>: @unchecked Sendable {
+    // @unchecked: written once before the semaphore is signalled, read after.
+    private var result: Result<T, Error>?
+    func set(_ r: Result<T, Error>) { result = r }
+    func get() throws -> T {
+        guard let result else { throw KctrError("internal error: an operation finished without a result") }
+        return try result.get()
+    }
+}

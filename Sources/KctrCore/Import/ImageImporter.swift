@@ -1,0 +1,259 @@
+import Crypto
+import Foundation
+import KctrArchive
+import KctrRPC
+
+public struct ImportOptions: Sendable {
+    public var platforms: ImportPlan.PlatformChoice = .node
+    public var snapshotter: String?
+    public var unpack = true
+    public var pin = false
+    public var digestNames = false
+    public var name: String?
+
+    public init() {}
+
+    /// "linux/amd64" and "linux/arm/v7" are platforms; "amd64" is not.
+    public static func isPlatform(_ text: String) -> Bool { Platform.parse(text) != nil }
+
+    public mutating func select(platforms: [String], all: Bool) {
+        if all {
+            self.platforms = .all
+        } else if !platforms.isEmpty {
+            self.platforms = .some(platforms.compactMap(Platform.parse))
+        }
+    }
+}
+
+/// One imported image, as `kctr import` reports it.
+public struct ImportedImage: Codable, Sendable, Equatable {
+    public var name: String
+    public var digest: String
+    public var mediaType: String
+    public var platforms: [String]
+    public var skippedPlatforms: [String]
+    /// The image ID the kubelet sees (CRI ImageStatus), when CRI serves.
+    public var criID: String?
+    public var size: Int64
+    /// The snapshotter it was unpacked for, or nil.
+    public var unpackedFor: String?
+    public var pinned: Bool
+}
+
+public struct ImportReport: Codable, Sendable, Equatable {
+    public var images: [ImportedImage]
+    /// Images the archive holds but that were not imported, and why.
+    public var notImported: [String]
+    public var blobsWritten: Int
+    public var blobsPresent: Int
+    public var bytesWritten: Int64
+}
+
+/// Imports an image archive into the namespace, the way the kubelet needs it:
+/// content under a lease, GC labels as containerd's importer sets them,
+/// image records, and layers unpacked for CRI's snapshotter.
+public struct ImageImporter: Sendable {
+    public let session: Session
+    public var progress: (@Sendable (String) -> Void)?
+
+    public init(session: Session, progress: (@Sendable (String) -> Void)? = nil) {
+        self.session = session
+        self.progress = progress
+    }
+
+    static let leaseExpiry: TimeInterval = 3600
+
+    public func run(path: String, options: ImportOptions) async throws -> ImportReport {
+        let catalog = try ArchiveCatalog.scan(path: path)
+        var plan = try ImportPlan.make(catalog, source: path, platforms: options.platforms)
+        var notImported: [String] = []
+        try name(&plan, options: options, notImported: &notImported)
+        guard plan.images.contains(where: { !$0.names.isEmpty }) else {
+            throw KctrError("\(path): no image to import: \(notImported.joined(separator: "; "))",
+                            hint: "name the image with --name REF, or import unnamed images under digest names with --digests")
+        }
+        let isK8s = session.config.namespace == "k8s.io"
+        let snapshotter = try await chooseSnapshotter(options)
+
+        let leaseID = "kctr-import-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())"
+        let expiry = ISO8601DateFormatter().string(from: Date().addingTimeInterval(Self.leaseExpiry))
+        do {
+            try await session.containerd.createLease(id: leaseID, labels: ["containerd.io/gc.expire": expiry])
+        } catch {
+            throw session.explain(error, doing: "creating a lease for the import")
+        }
+        let api = session.containerd.leased(leaseID)
+        do {
+            let result = try await importLeased(path: path, plan: plan, api: api, snapshotter: snapshotter,
+                                                options: options, isK8s: isK8s, notImported: notImported)
+            try await releaseLease(leaseID)
+            return result
+        } catch {
+            // Also after Ctrl-C: the lease goes, so nothing of this run survives GC.
+            try? await releaseLease(leaseID)
+            throw error
+        }
+    }
+
+    private func releaseLease(_ id: String) async throws {
+        let containerd = session.containerd
+        try await Task.detached { try await containerd.deleteLease(id: id, sync: false) }.value
+    }
+
+    private func chooseSnapshotter(_ options: ImportOptions) async throws -> String {
+        if let s = options.snapshotter { return s }
+        if session.config.namespace == "k8s.io" {
+            do {
+                if let s = RuntimeConfigView(status: try await session.cri.status(verbose: true)).snapshotter, !s.isEmpty { return s }
+            } catch where Session.isCRIUnavailable(error) {
+                session.debug("CRI is not serving: unpacking for overlayfs")
+            } catch {
+                throw session.explain(error, doing: "reading CRI's snapshotter")
+            }
+        }
+        return "overlayfs"
+    }
+
+    private func name(_ plan: inout ImportPlan, options: ImportOptions, notImported: inout [String]) throws {
+        if let name = options.name {
+            guard plan.images.count == 1 else {
+                throw KctrError.usage("--name names the single image of an archive, and this one holds \(plan.images.count)",
+                                      hint: "import without --name to use the names stored in the archive")
+            }
+            guard let ref = ImageReference.parse(name) else {
+                throw KctrError.usage("--name \(name) is not a valid image reference", hint: "e.g. registry.example.com/team/app:1.0")
+            }
+            plan.images[0].names = [ref.description]
+        }
+        let day = ISO8601DateFormatter.string(from: Date(), timeZone: .current, formatOptions: [.withFullDate])
+        for i in plan.images.indices where plan.images[i].names.isEmpty {
+            let id = plan.images[i].target?.digest ?? plan.images[i].dockerConfig?.digest ?? "?"
+            if options.digestNames, let target = plan.images[i].target {
+                plan.images[i].names = ["import-\(day)@\(target.digest)"]
+            } else {
+                notImported.append("unnamed image \(id)")
+            }
+        }
+    }
+
+    // MARK: the import under the lease
+
+    private func importLeased(path: String, plan: ImportPlan, api: ContainerdAPI, snapshotter: String,
+                              options: ImportOptions, isK8s: Bool, notImported: [String]) async throws -> ImportReport {
+        var plan = plan
+        let wanted = Set(plan.images.filter { !$0.names.isEmpty }.flatMap { image -> [String] in
+            var paths = image.dockerLayerPaths
+            if let c = image.dockerConfig, let p = plan.blobs.first(where: { $0.value.digest == c.digest })?.key { paths.append(p) }
+            return paths
+        })
+        // Upload what the named images need (docker layers, or every planned blob for OCI).
+        let needed = plan.format == "docker" ? plan.blobs.filter { wanted.contains($0.key) } : plan.blobs
+        let upload = try await BlobUploader(api: api, session: session, progress: progress)
+            .upload(archive: path, blobs: needed)
+
+        // docker save: build a schema 2 manifest per image now that layer digests are known.
+        for i in plan.images.indices where plan.format == "docker" && !plan.images[i].names.isEmpty {
+            try await buildDockerManifest(&plan.images[i], upload: upload, api: api)
+        }
+        var report = ImportReport(images: [], notImported: notImported, blobsWritten: upload.written,
+                                  blobsPresent: upload.present, bytesWritten: upload.bytes)
+        for image in plan.images where !image.names.isEmpty {
+            guard let target = image.target else { continue }
+            try await labelChildren(image, api: api)
+            var unpacked: String?
+            if options.unpack {
+                for m in image.manifests where m.platform.map({ $0.matches(.node) }) ?? true {
+                    try await Unpacker(api: api, session: session, snapshotter: snapshotter, progress: progress).unpack(m)
+                    unpacked = snapshotter
+                }
+            }
+            var labels: [String: String] = [:]
+            if isK8s { labels["io.cri-containerd.image"] = "managed" }
+            if options.pin { labels["io.cri-containerd.pinned"] = "pinned" }
+            let size = image.manifests.reduce(Int64(0)) { sum, m in
+                sum + m.descriptor.size + m.config.size + m.layers.reduce(0) { $0 + $1.size }
+            } + image.indexes.reduce(0) { $0 + $1.size }
+            for name in image.names {
+                try await saveRecord(name: name, target: target, labels: labels, api: api)
+                var criID: String?
+                if isK8s { criID = try await criImageID(name) }
+                report.images.append(ImportedImage(
+                    name: name, digest: target.digest, mediaType: target.mediaType ?? "",
+                    platforms: image.manifests.compactMap { $0.platform?.description }, skippedPlatforms: image.skippedPlatforms,
+                    criID: criID, size: size, unpackedFor: unpacked, pinned: options.pin))
+            }
+        }
+        return report
+    }
+
+    private func buildDockerManifest(_ image: inout ImportPlan.Image, upload: UploadResult, api: ContainerdAPI) async throws {
+        guard let config = image.dockerConfig else { return }
+        var layers: [OCIDescriptor] = []
+        for path in image.dockerLayerPaths {
+            guard let done = upload.blobs[path] else { throw KctrError("layer \(path) was not uploaded") }
+            let gzip = done.magic.starts(with: [0x1f, 0x8b])
+            layers.append(OCIDescriptor(mediaType: gzip ? "application/vnd.docker.image.rootfs.diff.tar.gzip"
+                                                        : "application/vnd.docker.image.rootfs.diff.tar",
+                                        digest: done.digest, size: done.size))
+        }
+        let manifest = OCIManifest(schemaVersion: 2, mediaType: MediaType.dockerManifest, config: config, layers: layers, annotations: nil)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let bytes = Array(try encoder.encode(manifest))
+        let digest = Digest.sha256(bytes)
+        try await BlobUploader.writeSmall(bytes, digest: digest, api: api, session: session)
+        let descriptor = OCIDescriptor(mediaType: MediaType.dockerManifest, digest: digest, size: Int64(bytes.count))
+        image.target = descriptor
+        image.manifests[0].descriptor = descriptor
+        image.manifests[0].layers = layers
+    }
+
+    /// containerd's GC references: index -> manifests, manifest -> config and layers.
+    private func labelChildren(_ image: ImportPlan.Image, api: ContainerdAPI) async throws {
+        do {
+            for m in image.manifests {
+                var labels = ["containerd.io/gc.ref.content.config": m.config.digest]
+                for (i, layer) in m.layers.enumerated() { labels["containerd.io/gc.ref.content.l.\(i)"] = layer.digest }
+                try await api.updateContentLabels(digest: m.descriptor.digest, labels: labels)
+            }
+            for index in image.indexes {
+                var labels: [String: String] = [:]
+                for (i, m) in image.manifests.enumerated() { labels["containerd.io/gc.ref.content.m.\(i)"] = m.descriptor.digest }
+                try await api.updateContentLabels(digest: index.digest, labels: labels)
+            }
+        } catch {
+            throw session.explain(error, doing: "labelling the imported content for garbage collection")
+        }
+    }
+
+    private func saveRecord(name: String, target: OCIDescriptor, labels: [String: String], api: ContainerdAPI) async throws {
+        let record = ImageRecord(name: name, labels: labels,
+                                 target: Descriptor(mediaType: target.mediaType ?? "", digest: target.digest, size: target.size))
+        do {
+            _ = try await api.createImage(record)
+        } catch let e as RPCError where e.code == .alreadyExists {
+            do {
+                _ = try await api.updateImage(record, fields: ["target"] + labels.keys.sorted().map { "labels.\($0)" })
+            } catch {
+                throw session.explain(error, doing: "updating image \(name)")
+            }
+        } catch {
+            throw session.explain(error, doing: "creating image \(name)")
+        }
+    }
+
+    /// CRI learns of new images from containerd's events: give it a moment.
+    private func criImageID(_ name: String) async throws -> String? {
+        for attempt in 0..<40 {
+            do {
+                if let image = try await session.cri.imageStatus(name) { return image.id }
+            } catch where Session.isCRIUnavailable(error) {
+                return nil
+            } catch {
+                throw session.explain(error, doing: "checking \(name) through CRI")
+            }
+            if attempt < 39 { try await Task.sleep(nanoseconds: 50_000_000) }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,216 @@
+import Foundation
+import KctrRPC
+
+/// What to import from an archive, decided from its metadata alone.
+public struct ImportPlan: Sendable {
+    public struct Manifest: Sendable {
+        public var descriptor: OCIDescriptor
+        public var platform: Platform?
+        public var config: OCIDescriptor
+        public var diffIDs: [String]
+        public var layers: [OCIDescriptor]
+    }
+
+    public struct Image: Sendable {
+        /// Normalised references; empty for an unnamed image.
+        public var names: [String]
+        /// The image record's target: an index or a manifest (nil until a
+        /// docker-save manifest has been built after its layers are uploaded).
+        public var target: OCIDescriptor?
+        /// Intermediate indexes from the target down, for GC labels.
+        public var indexes: [OCIDescriptor]
+        public var manifests: [Manifest]
+        public var skippedPlatforms: [String]
+        /// docker-save: layer paths in order, digests known after upload.
+        public var dockerLayerPaths: [String]
+        public var dockerConfig: OCIDescriptor?
+    }
+
+    /// A blob to stream from the archive: its path and, when the archive
+    /// names it, its digest (docker-save layers are digested while read).
+    public struct Blob: Sendable, Equatable {
+        public var path: String
+        public var digest: String?
+        public var size: Int64
+    }
+
+    public var format: String
+    public var images: [Image]
+    public var blobs: [String: Blob]
+
+    /// Which platforms to take from a multi-platform index.
+    public enum PlatformChoice: Sendable {
+        case node
+        case some([Platform])
+        case all
+
+        func accepts(_ p: Platform?) -> Bool {
+            switch self {
+            case .all: return true
+            case .node: return p.map { $0.matches(.node) } ?? true
+            case .some(let list): return p.map { p in list.contains { $0.matches(p) } } ?? true
+            }
+        }
+    }
+
+    public static func make(_ catalog: ArchiveCatalog, source: String, platforms: PlatformChoice) throws -> ImportPlan {
+        if catalog.entries["index.json"] != nil {
+            return try oci(catalog, source: source, platforms: platforms)
+        }
+        if catalog.entries["manifest.json"] != nil {
+            return try docker(catalog, source: source)
+        }
+        if catalog.entries.isEmpty {
+            throw KctrError("\(source) is empty or not an archive", hint: "give a tar written by docker save, ctr export, skopeo or kctr export")
+        }
+        throw KctrError("\(source) holds neither index.json (OCI layout) nor manifest.json (docker save)",
+                        hint: "give a tar written by docker save, ctr export, skopeo or kctr export")
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]?, what: String, source: String) throws -> T {
+        guard let bytes else { throw KctrError("\(source): \(what) is missing from the archive", hint: "the archive is incomplete: export it again") }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(bytes))
+        } catch {
+            throw KctrError("\(source): \(what) is not valid JSON of the expected shape (\(error))", hint: "the archive is corrupt or not an image archive")
+        }
+    }
+
+    static func blobPath(_ digest: String) throws -> String {
+        let parts = digest.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, Digest.isValid(digest) || (parts[0] != "sha256" && !parts[1].contains("/")) else {
+            throw KctrError("invalid digest \(digest) in the archive", hint: "the archive is corrupt")
+        }
+        return "blobs/\(parts[0])/\(parts[1])"
+    }
+
+    // MARK: OCI image layout
+
+    static func oci(_ catalog: ArchiveCatalog, source: String, platforms: PlatformChoice) throws -> ImportPlan {
+        let index = try decode(OCIIndex.self, try catalog.document("index.json"), what: "index.json", source: source)
+        var plan = ImportPlan(format: "oci", images: [], blobs: [:])
+        for entry in index.manifests {
+            var image = Image(names: [], target: entry, indexes: [], manifests: [], skippedPlatforms: [],
+                              dockerLayerPaths: [], dockerConfig: nil)
+            if let name = imageName(entry.annotations) { image.names = [name] }
+            try collect(entry, platform: entry.platform?.platform, into: &image, plan: &plan, catalog: catalog,
+                        source: source, platforms: platforms, depth: 0)
+            plan.images.append(image)
+        }
+        return plan
+    }
+
+    /// `io.containerd.image.name`, else `org.opencontainers.image.ref.name`
+    /// when it is a whole reference (a bare tag such as "1.0" is not a name).
+    static func imageName(_ annotations: [String: String]?) -> String? {
+        let candidates = [annotations?["io.containerd.image.name"], annotations?["org.opencontainers.image.ref.name"]]
+        for case let c? in candidates where c.contains("/") || c.contains(":") || c.contains("@") {
+            if let ref = ImageReference.parse(c) { return ref.description }
+        }
+        return nil
+    }
+
+    static func collect(_ d: OCIDescriptor, platform: Platform?, into image: inout Image, plan: inout ImportPlan,
+                        catalog: ArchiveCatalog, source: String, platforms: PlatformChoice, depth: Int) throws {
+        guard depth < 4 else { throw KctrError("\(source): indexes nested more than 4 deep", hint: "the archive is malformed") }
+        let mediaType = d.mediaType ?? ""
+        let path = try blobPath(d.digest)
+        let present = try catalog.resolve(path) != nil
+        if MediaType.isIndex(mediaType) {
+            guard present else { throw KctrError("\(source): index \(d.digest) is missing from the archive", hint: "the archive is incomplete: export it again") }
+            let index = try decode(OCIIndex.self, try catalog.document(path), what: "index \(d.digest)", source: source)
+            image.indexes.append(d)
+            plan.blobs[path] = Blob(path: path, digest: d.digest, size: d.size)
+            for child in index.manifests {
+                let p = child.platform?.platform
+                if MediaType.isManifest(child.mediaType ?? "") && !platforms.accepts(p) { continue }
+                if MediaType.isManifest(child.mediaType ?? ""), try catalog.resolve(try blobPath(child.digest)) == nil {
+                    image.skippedPlatforms.append(p?.description ?? child.digest)
+                    continue
+                }
+                try collect(child, platform: p, into: &image, plan: &plan, catalog: catalog, source: source,
+                            platforms: platforms, depth: depth + 1)
+            }
+            return
+        }
+        guard MediaType.isManifest(mediaType) else {
+            throw KctrError("\(source): unsupported media type \(mediaType) for \(d.digest)",
+                            hint: "kctr imports OCI and docker schema 2 images (manifests and indexes)")
+        }
+        guard present else {
+            throw KctrError("\(source): manifest \(d.digest) is missing from the archive", hint: "the archive is incomplete: export it again")
+        }
+        let manifest = try decode(OCIManifest.self, try catalog.document(path), what: "manifest \(d.digest)", source: source)
+        let configPath = try blobPath(manifest.config.digest)
+        let config = try decode(OCIImageConfig.self, try catalog.document(configPath), what: "config \(manifest.config.digest)", source: source)
+        var blobs = [Blob(path: path, digest: d.digest, size: d.size),
+                     Blob(path: configPath, digest: manifest.config.digest, size: manifest.config.size)]
+        for layer in manifest.layers {
+            let lp = try blobPath(layer.digest)
+            guard try catalog.resolve(lp) != nil else {
+                throw KctrError("\(source): manifest \(d.digest) names layer \(layer.digest), which the archive does not contain",
+                                hint: "the archive is incomplete: export it again (with ctr, add --all-platforms or the node's --platform)")
+            }
+            blobs.append(Blob(path: lp, digest: layer.digest, size: layer.size))
+        }
+        for b in blobs { plan.blobs[b.path] = b }
+        let diffIDs = config.rootfs?.diffIDs ?? []
+        guard diffIDs.count == manifest.layers.count else {
+            throw KctrError("\(source): image \(d.digest) has \(manifest.layers.count) layers but its config lists \(diffIDs.count) diff IDs",
+                            hint: "the image is malformed")
+        }
+        let configPlatform = config.os.map { Platform(os: $0, architecture: config.architecture ?? "", variant: config.variant ?? "") }
+        image.manifests.append(Manifest(descriptor: d, platform: platform ?? configPlatform, config: manifest.config,
+                                        diffIDs: diffIDs, layers: manifest.layers))
+    }
+
+    // MARK: docker save
+
+    struct DockerManifest: Decodable {
+        var Config: String
+        var RepoTags: [String]?
+        var Layers: [String]
+    }
+
+    static func docker(_ catalog: ArchiveCatalog, source: String) throws -> ImportPlan {
+        let entries = try decode([DockerManifest].self, try catalog.document("manifest.json"), what: "manifest.json", source: source)
+        var plan = ImportPlan(format: "docker", images: [], blobs: [:])
+        for entry in entries {
+            let configBytes = try catalog.document(entry.Config)
+            let config = try decode(OCIImageConfig.self, configBytes, what: "config \(entry.Config)", source: source)
+            guard let configBytes, let (configPath, _) = try catalog.resolve(entry.Config) else {
+                throw KctrError("\(source): config \(entry.Config) is missing", hint: "the archive is incomplete")
+            }
+            let configDescriptor = OCIDescriptor(mediaType: MediaType.dockerConfig, digest: Digest.sha256(configBytes),
+                                                 size: Int64(configBytes.count))
+            plan.blobs[configPath] = Blob(path: configPath, digest: configDescriptor.digest, size: configDescriptor.size)
+            var layerPaths: [String] = []
+            for layer in entry.Layers {
+                guard let (real, e) = try catalog.resolve(layer) else {
+                    throw KctrError("\(source): layer \(layer) named by manifest.json is missing from the archive", hint: "the archive is incomplete")
+                }
+                layerPaths.append(real)
+                var digest: String?
+                if real.hasPrefix("blobs/sha256/") { digest = "sha256:" + real.dropFirst("blobs/sha256/".count) }
+                plan.blobs[real] = Blob(path: real, digest: digest, size: e.size)
+            }
+            let diffIDs = config.rootfs?.diffIDs ?? []
+            guard diffIDs.count == layerPaths.count else {
+                throw KctrError("\(source): \(entry.Config) lists \(diffIDs.count) diff IDs for \(layerPaths.count) layers", hint: "the image is malformed")
+            }
+            var names: [String] = []
+            for tag in entry.RepoTags ?? [] {
+                guard let ref = ImageReference.parse(tag) else {
+                    throw KctrError("\(source): \"\(tag)\" in manifest.json is not a valid image reference", hint: "fix the tag or pass --name")
+                }
+                names.append(ref.description)
+            }
+            let platform = config.os.map { Platform(os: $0, architecture: config.architecture ?? "", variant: config.variant ?? "") }
+            plan.images.append(Image(names: names, target: nil, indexes: [], manifests: [
+                Manifest(descriptor: OCIDescriptor(mediaType: MediaType.dockerManifest, digest: "", size: 0), platform: platform,
+                         config: configDescriptor, diffIDs: diffIDs, layers: []),
+            ], skippedPlatforms: [], dockerLayerPaths: layerPaths, dockerConfig: configDescriptor))
+        }
+        return plan
+    }
+}

@@ -1,0 +1,188 @@
+/// Calls that change containerd's state: leases, content, images,
+/// snapshots and the differ. One function per RPC, as in ContainerdAPI.
+extension ContainerdAPI {
+    // MARK: leases
+
+    /// The same API with every call made under `lease`.
+    public func leased(_ lease: String) -> ContainerdAPI {
+        ContainerdAPI(rpc.with("containerd-lease", lease))
+    }
+
+    public func createLease(id: String, labels: [String: String]) async throws(RPCError) {
+        _ = try await rpc.unary(RPCMethod(Service.leases, "Create"), Proto(["id": .string(id), "labels": .map(labels)]))
+    }
+
+    public func deleteLease(id: String, sync: Bool) async throws(RPCError) {
+        _ = try await rpc.unary(RPCMethod(Service.leases, "Delete"), Proto(["id": .string(id), "sync": .bool(sync)]))
+    }
+
+    /// IDs of the leases of the namespace (optionally filtered).
+    public func leases(filters: [String] = []) async throws(RPCError) -> [String] {
+        let r = try await rpc.unary(RPCMethod(Service.leases, "List"), Proto(["filters": .strings(filters)]))
+        return r.messages("leases").map { $0.string("id") }
+    }
+
+    // MARK: content
+
+    /// Opens a write of one blob. `expected` may be empty when the digest is
+    /// not known yet (containerd computes it); an existing blob with the
+    /// expected digest makes the first `write` or `commit` fail with
+    /// `.alreadyExists` (and containerd adds it to the current lease).
+    public func contentWriter(ref: String, expected: String, total: Int64) async throws(RPCError) -> ContentWriter {
+        let stream = try await rpc.openStream(RPCMethod(Service.content, "Write"))
+        return ContentWriter(stream: stream, ref: ref, expected: expected, total: total)
+    }
+
+    /// Sets the given labels of a blob (other labels stay).
+    public func updateContentLabels(digest: String, labels: [String: String]) async throws(RPCError) {
+        let info = Proto(["digest": .string(digest), "labels": .map(labels)])
+        let mask = Proto(["paths": .strings(labels.keys.sorted().map { "labels.\($0)" })])
+        _ = try await rpc.unary(RPCMethod(Service.content, "Update"),
+                                Proto(["info": .message(info), "update_mask": .message(mask)]))
+    }
+
+    /// Reads a blob in order, chunk by chunk, with bounded memory.
+    public func readContent(digest: String, onChunk: ([UInt8]) async throws -> Void) async throws {
+        try await rpc.serverStream(RPCMethod(Service.content, "Read"), Proto(["digest": .string(digest)])) { chunk in
+            try await onChunk(chunk.bytes("data"))
+        }
+    }
+
+    /// Ingests in progress (refs), as `ctr content active` lists them.
+    public func activeIngests() async throws(RPCError) -> [String] {
+        let r = try await rpc.unary(RPCMethod(Service.content, "ListStatuses"))
+        return r.messages("statuses").map { $0.string("ref") }
+    }
+
+    public func abortIngest(ref: String) async throws(RPCError) {
+        _ = try await rpc.unary(RPCMethod(Service.content, "Abort"), Proto(["ref": .string(ref)]))
+    }
+
+    // MARK: images
+
+    public func createImage(_ image: ImageRecord) async throws(RPCError) -> ImageRecord {
+        let r = try await rpc.unary(RPCMethod(Service.images, "Create"), Proto(["image": .message(image.proto)]))
+        return r.message("image").map(ImageRecord.init) ?? image
+    }
+
+    /// Updates the given fields ("target", "labels", "labels.<key>").
+    public func updateImage(_ image: ImageRecord, fields: [String]) async throws(RPCError) -> ImageRecord {
+        let r = try await rpc.unary(RPCMethod(Service.images, "Update"),
+                                    Proto(["image": .message(image.proto),
+                                           "update_mask": .message(Proto(["paths": .strings(fields)]))]))
+        return r.message("image").map(ImageRecord.init) ?? image
+    }
+
+    public func deleteImage(name: String, sync: Bool) async throws(RPCError) {
+        _ = try await rpc.unary(RPCMethod(Service.images, "Delete"), Proto(["name": .string(name), "sync": .bool(sync)]))
+    }
+
+    // MARK: snapshots and diff
+
+    public func prepareSnapshot(snapshotter: String, key: String, parent: String,
+                                labels: [String: String] = [:]) async throws(RPCError) -> [Mount] {
+        var req = Proto(["snapshotter": .string(snapshotter), "key": .string(key), "parent": .string(parent)])
+        if !labels.isEmpty { req["labels"] = .map(labels) }
+        let r = try await rpc.unary(RPCMethod(Service.snapshots, "Prepare"), req)
+        return r.messages("mounts").map(Mount.init)
+    }
+
+    public func commitSnapshot(snapshotter: String, name: String, key: String,
+                               labels: [String: String] = [:]) async throws(RPCError) {
+        var req = Proto(["snapshotter": .string(snapshotter), "name": .string(name), "key": .string(key)])
+        if !labels.isEmpty { req["labels"] = .map(labels) }
+        _ = try await rpc.unary(RPCMethod(Service.snapshots, "Commit"), req)
+    }
+
+    public func removeSnapshot(snapshotter: String, key: String) async throws(RPCError) {
+        _ = try await rpc.unary(RPCMethod(Service.snapshots, "Remove"),
+                                Proto(["snapshotter": .string(snapshotter), "key": .string(key)]))
+    }
+
+    /// Applies a layer blob onto mounts; returns the uncompressed descriptor.
+    public func applyDiff(_ layer: Descriptor, mounts: [Mount]) async throws(RPCError) -> Descriptor {
+        let r = try await rpc.unary(RPCMethod(Service.diff, "Apply"),
+                                    Proto(["diff": .message(layer.proto), "mounts": .list(mounts.map { .message($0.proto) })]))
+        return Descriptor(r.message("applied") ?? Proto())
+    }
+}
+
+public struct Mount: Sendable, Equatable, Codable {
+    public var type: String
+    public var source: String
+    public var target: String
+    public var options: [String]
+
+    init(_ p: Proto) {
+        type = p.string("type")
+        source = p.string("source")
+        target = p.string("target")
+        options = p.strings("options")
+    }
+
+    var proto: Proto {
+        Proto(["type": .string(type), "source": .string(source), "target": .string(target), "options": .strings(options)])
+    }
+}
+
+extension ImageRecord {
+    var proto: Proto {
+        var p = Proto(["name": .string(name), "target": .message(target.proto)])
+        if !labels.isEmpty { p["labels"] = .map(labels) }
+        return p
+    }
+}
+
+/// One blob being written to the content store (Content.Write, bidi).
+/// Writes are pipelined: a response is read one message behind.
+public final class ContentWriter: @unchecked Sendable {
+    // @unchecked: used by one task at a time (the importer's upload of this blob).
+    private let stream: RPCStream
+    public let ref: String
+    private let expected: String
+    private let total: Int64
+    private var offset: Int64 = 0
+    private var pending = 0
+
+    init(stream: RPCStream, ref: String, expected: String, total: Int64) {
+        self.stream = stream
+        self.ref = ref
+        self.expected = expected
+        self.total = total
+    }
+
+    /// Appends `data` at the current offset.
+    public func write(_ data: [UInt8]) async throws(RPCError) {
+        guard !data.isEmpty else { return }
+        var req = Proto(["action": .enumeration(1), "ref": .string(ref), "offset": .int(offset),
+                         "data": .bytes(data), "total": .int(total)])
+        if !expected.isEmpty { req["expected"] = .string(expected) }
+        try await stream.send(req)
+        offset += Int64(data.count)
+        pending += 1
+        if pending > 1 { try await drainOne() }
+    }
+
+    /// Commits the blob; returns its digest.
+    public func commit(labels: [String: String]) async throws(RPCError) -> String {
+        var req = Proto(["action": .enumeration(2), "ref": .string(ref), "offset": .int(offset), "total": .int(offset)])
+        if !expected.isEmpty { req["expected"] = .string(expected) }
+        if !labels.isEmpty { req["labels"] = .map(labels) }
+        try await stream.send(req, close: true)
+        while pending > 0 { try await drainOne() }
+        guard let reply = try await stream.receive() else {
+            throw RPCError(code: .internal, message: "content write of \(ref) ended without a commit response", method: stream.method)
+        }
+        _ = try await stream.receive()
+        return reply.string("digest")
+    }
+
+    public func cancel() { stream.cancel() }
+
+    private func drainOne() async throws(RPCError) {
+        guard try await stream.receive() != nil else {
+            throw RPCError(code: .internal, message: "content write of \(ref) ended early", method: stream.method)
+        }
+        pending -= 1
+    }
+}
