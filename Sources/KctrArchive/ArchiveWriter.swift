@@ -133,7 +133,13 @@ public final class ArchiveWriter {
     private func writeHeader(path: String, fileType: UInt32, permissions: UInt32, size: Int64) throws(ArchiveError) {
         let entry = try EntryHandle()
         let e = entry.pointer
-        archive_entry_set_pathname_utf8(e, path)
+        // Gotcha (libarchive 3.6.2): archive_entry_set_pathname_utf8 with a non-ASCII name makes
+        // the pax writer crash (NULL in its "Can't translate pathname" message) when the process
+        // locale is "C", which is the default for Swift programs. Setting the raw UTF-8 bytes as the
+        // locale ("mbs") form instead makes pax fall back to a binary `path` record
+        // (hdrcharset=BINARY) with ARCHIVE_WARN: the bytes are stored unchanged. ASCII names are
+        // unaffected (plain ustar, or a pax `path` record when longer than ustar allows).
+        archive_entry_copy_pathname(e, path)
         archive_entry_set_filetype(e, fileType)
         archive_entry_set_perm(e, permissions)
         archive_entry_set_size(e, size)

@@ -84,7 +84,7 @@ public struct CrictlConfig: Sendable, Equatable {
             throw KctrError("cannot parse \(path): \(error)", hint: "fix the YAML or pass --address to bypass it")
         }
         guard let map = node as? [String: Any] else {
-            if node == nil { return CrictlConfig() }
+            if node == nil || node is NSNull { return CrictlConfig() }
             throw KctrError("cannot parse \(path): the document is not a mapping",
                             hint: "it should hold keys such as runtime-endpoint: unix:///run/containerd/containerd.sock")
         }
@@ -103,11 +103,17 @@ public enum Duration {
         let t = text.trimmingCharacters(in: .whitespaces)
         let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
         for (suffix, factor) in units where t.hasSuffix(suffix) {
-            guard let v = Double(t.dropLast(suffix.count)), v >= 0 else { return nil }
-            return Int64(v * factor)
+            guard let v = Double(t.dropLast(suffix.count)) else { return nil }
+            return clamp(v * factor)
         }
-        guard let v = Double(t), v >= 0 else { return nil }
-        return Int64(v * 1000)
+        guard let v = Double(t) else { return nil }
+        return clamp(v * 1000)
+    }
+
+    /// Finite, non-negative and at most a year; nil otherwise.
+    private static func clamp(_ ms: Double) -> Int64? {
+        guard ms.isFinite, ms >= 0, ms <= 365 * 86_400_000 else { return nil }
+        return Int64(ms)
     }
 
     public static func describe(milliseconds ms: Int64) -> String {

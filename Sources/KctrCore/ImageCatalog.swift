@@ -134,7 +134,7 @@ public struct ImageCatalog: Sendable {
     /// Walks index -> node manifest -> config, then looks for the snapshot.
     func resolve(_ target: Descriptor, snapshotter: String) async -> Resolved {
         var r = Resolved()
-        let reader = ContentReader(api: session.containerd)
+        let reader = BlobJSONReader(api: session.containerd)
         do {
             var manifestDescriptor = OCIDescriptor(mediaType: target.mediaType, digest: target.digest, size: target.size)
             r.size = 0
@@ -215,14 +215,23 @@ public struct ImageCatalog: Sendable {
 }
 
 /// Reads small JSON blobs (indexes, manifests, configs) and checks them.
-struct ContentReader: Sendable {
+struct BlobJSONReader: Sendable {
     let api: ContainerdAPI
 
     func json<T: Decodable>(_ d: OCIDescriptor) async throws -> T {
+        try decode(try await bytes(d), d)
+    }
+
+    /// The blob's bytes, checked against its digest.
+    func bytes(_ d: OCIDescriptor) async throws -> [UInt8] {
         let bytes = try await api.readBlob(digest: d.digest, size: d.size)
         guard Digest.sha256(bytes) == d.digest else {
             throw KctrError("content \(d.digest) does not match its digest", hint: "the content store is corrupt: remove and re-import the image")
         }
+        return bytes
+    }
+
+    func decode<T: Decodable>(_ bytes: [UInt8], _ d: OCIDescriptor) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch {

@@ -14,8 +14,8 @@ extension Session {
     public func plugins(filters: [String]) async throws -> [PluginStatus] {
         do {
             return try await containerd.plugins(filters: filters).map(PluginStatus.init).sorted()
-        } catch let e as RPCError where e.code == .invalidArgument {
-            throw KctrError("invalid plugin filter \(filters.joined(separator: " ")): \(e.message)",
+        } catch where error.code == .invalidArgument {
+            throw KctrError("invalid plugin filter \(filters.joined(separator: " ")): \(error.message)",
                             hint: "filters look like type==io.containerd.snapshotter.v1 or id==overlayfs", exitCode: 64)
         } catch {
             throw explain(error, doing: "listing plugins")

@@ -36,7 +36,7 @@ public enum Render {
         }
     }
 
-    /// Left-aligned columns separated by three spaces; headers upper-case.
+    /// Left-aligned columns separated by three spaces.
     public static func table(_ headers: [String], _ rows: [[String]]) -> String {
         var widths = headers.map(\.count)
         for row in rows {
@@ -50,7 +50,8 @@ public enum Render {
                 if i == cells.count - 1 {
                     out += cell
                 } else {
-                    out += cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) + "   "
+                    let width = i < widths.count ? widths[i] : cell.count
+                    out += cell.padding(toLength: width, withPad: " ", startingAt: 0) + "   "
                 }
             }
             return out

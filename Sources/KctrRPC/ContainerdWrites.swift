@@ -186,3 +186,30 @@ public final class ContentWriter: @unchecked Sendable {
         pending -= 1
     }
 }
+
+extension ContainerdAPI {
+    /// Opens a streaming read of a blob; pull chunks with `next()`.
+    public func contentReader(digest: String) async throws(RPCError) -> ContentReader {
+        let stream = try await rpc.openStream(RPCMethod(Service.content, "Read"))
+        try await stream.send(Proto(["digest": .string(digest)]), close: true)
+        return ContentReader(stream: stream)
+    }
+}
+
+/// A blob read in order (Content.Read, server-streaming), one chunk at a time.
+public final class ContentReader: Sendable {
+    private let stream: RPCStream
+
+    init(stream: RPCStream) { self.stream = stream }
+
+    /// The next chunk, or nil at the end of the blob.
+    public func next() async throws(RPCError) -> [UInt8]? {
+        while let message = try await stream.receive() {
+            let data = message.bytes("data")
+            if !data.isEmpty { return data }
+        }
+        return nil
+    }
+
+    public func cancel() { stream.cancel() }
+}

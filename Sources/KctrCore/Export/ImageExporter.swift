@@ -1,0 +1,354 @@
+import Crypto
+import Foundation
+import KctrArchive
+import KctrRPC
+
+public struct ExportOptions: Sendable {
+    public var platforms: ImportPlan.PlatformChoice = .node
+    public var skipMissing = false
+
+    public init() {}
+
+    public mutating func select(platforms: [String], all: Bool) {
+        if all {
+            self.platforms = .all
+        } else if !platforms.isEmpty {
+            self.platforms = .some(platforms.compactMap(Platform.parse))
+        }
+    }
+}
+
+public struct ExportedImage: Codable, Sendable, Equatable {
+    public var name: String
+    /// The digest written in index.json (a new index when platforms were left out).
+    public var digest: String
+    public var platforms: [String]
+    public var skippedPlatforms: [String]
+}
+
+public struct ExportReport: Codable, Sendable, Equatable {
+    public var output: String
+    public var images: [ExportedImage]
+    public var blobs: Int
+    public var bytes: Int64
+}
+
+/// Writes images as an OCI layout archive that also carries a docker
+/// `manifest.json`, so kctr, ctr and docker all load it.
+public struct ImageExporter: Sendable {
+    public let session: Session
+    public var progress: (@Sendable (String) -> Void)?
+
+    public init(session: Session, progress: (@Sendable (String) -> Void)? = nil) {
+        self.session = session
+        self.progress = progress
+    }
+
+    /// A blob to write: small ones carried in memory, layers streamed.
+    struct Blob: Sendable {
+        var descriptor: OCIDescriptor
+        var bytes: [UInt8]?
+    }
+
+    struct Selected: Sendable {
+        var name: String
+        var top: OCIDescriptor
+        var platforms: [String]
+        var skipped: [String]
+        /// The node-platform manifest, for docker's manifest.json.
+        var dockerEntry: (config: String, layers: [String])?
+    }
+
+    public func run(refs: [String], output: String, options: ExportOptions) async throws -> ExportReport {
+        var blobs: [Blob] = []
+        var seen: Set<String> = []
+        func add(_ b: Blob) {
+            if seen.insert(b.descriptor.digest).inserted { blobs.append(b) }
+        }
+        var selected: [Selected] = []
+        for ref in refs {
+            let record = try await find(ref)
+            let s = try await select(record, options: options, add: add)
+            selected.append(s)
+        }
+        var index = OCIIndex(schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [], annotations: nil)
+        var docker: [[String: Any]] = []
+        for s in selected {
+            var d = s.top
+            var annotations = d.annotations ?? [:]
+            annotations["io.containerd.image.name"] = s.name
+            annotations["org.opencontainers.image.ref.name"] = ImageReference.parse(s.name)?.tag ?? s.name
+            d.annotations = annotations
+            index.manifests.append(d)
+            if let entry = s.dockerEntry {
+                docker.append(["Config": entry.config, "RepoTags": [s.name], "Layers": entry.layers])
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let indexJSON = Array(try encoder.encode(index))
+        let manifestJSON = Array(try JSONSerialization.data(withJSONObject: docker, options: [.sortedKeys, .withoutEscapingSlashes]))
+
+        let writer = ArchiveSink(output: output)
+        let (count, bytes) = try await writer.write(blobs: blobs, extra: [
+            ("oci-layout", Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8)),
+            ("index.json", indexJSON),
+            ("manifest.json", manifestJSON),
+        ], api: session.containerd, session: session, progress: progress)
+        return ExportReport(output: output, images: selected.map {
+            ExportedImage(name: $0.name, digest: $0.top.digest, platforms: $0.platforms, skippedPlatforms: $0.skipped)
+        }, blobs: count, bytes: bytes)
+    }
+
+    private func find(_ ref: String) async throws -> ImageRecord {
+        var candidates = [ref]
+        if let normal = ImageReference.parse(ref)?.description, normal != ref { candidates.append(normal) }
+        for name in candidates {
+            do {
+                if let record = try await session.containerd.image(named: name) { return record }
+            } catch {
+                throw session.explain(error, doing: "looking up image \(name)")
+            }
+        }
+        return try await ImageExporter.findByPattern(ref, session: session)
+    }
+
+    /// The one image a short form (`pause:3.9`, `kctr/multi`) names, as `images ls` matches it.
+    static func findByPattern(_ ref: String, session: Session) async throws -> ImageRecord {
+        let all: [ImageRecord]
+        do {
+            all = try await session.containerd.images()
+        } catch {
+            throw session.explain(error, doing: "listing images")
+        }
+        let matches = all.filter { !Digest.isValid($0.name) && ImageCatalog.matches($0.name, pattern: ref) }
+        if matches.count == 1, let only = matches.first { return only }
+        if matches.count > 1 {
+            throw KctrError("\(ref) names several images: \(matches.map(\.name).sorted().joined(separator: ", "))",
+                            hint: "give the full name", exitCode: 1)
+        }
+        throw KctrError("image \(ref) not found in namespace \(session.config.namespace)",
+                        hint: "list the images with `kctr images ls`, or pass -n for another namespace")
+    }
+
+    private func select(_ record: ImageRecord, options: ExportOptions, add: (Blob) -> Void) async throws -> Selected {
+        let reader = BlobJSONReader(api: session.containerd)
+        let top = OCIDescriptor(mediaType: record.target.mediaType, digest: record.target.digest, size: record.target.size)
+        var result = Selected(name: record.name, top: top, platforms: [], skipped: [], dockerEntry: nil)
+        do {
+            if MediaType.isIndex(record.target.mediaType) {
+                let bytes = try await reader.bytes(top)
+                var index: OCIIndex = try reader.decode(bytes, top)
+                var kept: [OCIDescriptor] = []
+                for m in index.manifests {
+                    let p = m.platform?.platform
+                    guard options.platforms.accepts(p) else { continue }
+                    let name = p?.description ?? m.digest
+                    do {
+                        try await manifest(m, platform: name, image: record.name, reader: reader, add: add, result: &result)
+                        kept.append(m)
+                        result.platforms.append(name)
+                    } catch let e as MissingContent where options.skipMissing {
+                        result.skipped.append("\(name) (\(e.digest) missing)")
+                    } catch let e as MissingContent {
+                        throw KctrError("cannot export \(record.name): platform \(name) needs \(e.digest), which is not in the content store",
+                                        hint: "export another platform (--platform), pass --skip-missing to export what exists, or pull the image again")
+                    }
+                }
+                guard !kept.isEmpty else {
+                    throw KctrError("cannot export \(record.name): no platform of it matches \(describe(options.platforms)) with all its content present",
+                                    hint: "choose a platform with --platform or --all-platforms; `kctr images ls -o json` lists its platforms")
+                }
+                if kept.count == index.manifests.count {
+                    add(Blob(descriptor: top, bytes: bytes))
+                } else {
+                    index.manifests = kept
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                    let filtered = Array(try encoder.encode(index))
+                    let d = OCIDescriptor(mediaType: top.mediaType, digest: Digest.sha256(filtered), size: Int64(filtered.count))
+                    add(Blob(descriptor: d, bytes: filtered))
+                    result.top = d
+                }
+            } else {
+                do {
+                    try await manifest(top, platform: "", image: record.name, reader: reader, add: add, result: &result)
+                } catch let e as MissingContent {
+                    throw KctrError("cannot export \(record.name): it needs \(e.digest), which is not in the content store",
+                                    hint: "pull or import the image again")
+                }
+                add(Blob(descriptor: top, bytes: nil))
+            }
+        } catch let e as RPCError {
+            throw session.explain(e, doing: "reading image \(record.name)")
+        }
+        return result
+    }
+
+    struct MissingContent: Error { var digest: String }
+
+    private func manifest(_ d: OCIDescriptor, platform: String, image: String, reader: BlobJSONReader,
+                          add: (Blob) -> Void, result: inout Selected) async throws {
+        guard try await session.containerd.contentInfo(digest: d.digest) != nil else { throw MissingContent(digest: d.digest) }
+        let bytes = try await reader.bytes(d)
+        let manifest: OCIManifest = try reader.decode(bytes, d)
+        guard try await session.containerd.contentInfo(digest: manifest.config.digest) != nil else {
+            throw MissingContent(digest: manifest.config.digest)
+        }
+        let configBytes = try await reader.bytes(manifest.config)
+        let config: OCIImageConfig = try reader.decode(configBytes, manifest.config)
+        for layer in manifest.layers {
+            guard try await session.containerd.contentInfo(digest: layer.digest) != nil else { throw MissingContent(digest: layer.digest) }
+        }
+        add(Blob(descriptor: manifest.config, bytes: configBytes))
+        for layer in manifest.layers { add(Blob(descriptor: layer, bytes: nil)) }
+        if d.digest != result.top.digest { add(Blob(descriptor: d, bytes: bytes)) }
+        let p = config.os.map { Platform(os: $0, architecture: config.architecture ?? "", variant: config.variant ?? "") }
+        if result.dockerEntry == nil, p.map({ $0.matches(.node) }) ?? true {
+            result.dockerEntry = (try ImportPlan.blobPath(manifest.config.digest), try manifest.layers.map { try ImportPlan.blobPath($0.digest) })
+        }
+        if platform.isEmpty, let p { result.platforms = [p.description] }
+    }
+
+    private func describe(_ choice: ImportPlan.PlatformChoice) -> String {
+        switch choice {
+        case .node: return "the node's platform \(Platform.node)"
+        case .all: return "any platform"
+        case .some(let list): return list.map(\.description).joined(separator: ", ")
+        }
+    }
+}
+
+/// Writes the archive to a temp file beside the output (renamed on
+/// success) or to standard output, streaming layers from the store.
+struct ArchiveSink: Sendable {
+    let output: String
+
+    func write(blobs: [ImageExporter.Blob], extra: [(String, [UInt8])], api: ContainerdAPI, session: Session,
+               progress: (@Sendable (String) -> Void)?) async throws -> (Int, Int64) {
+        let control = UploadControl()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (cont: CheckedContinuation<(Int, Int64), Error>) in
+                let thread = Thread {
+                    do {
+                        cont.resume(returning: try self.writeSync(blobs: blobs, extra: extra, api: api, session: session,
+                                                                  progress: progress, control: control))
+                    } catch {
+                        cont.resume(throwing: error)
+                    }
+                }
+                thread.name = "kctr-export"
+                thread.start()
+            }
+        } onCancel: {
+            control.cancel()
+        }
+    }
+
+    private func writeSync(blobs: [ImageExporter.Blob], extra: [(String, [UInt8])], api: ContainerdAPI, session: Session,
+                           progress: (@Sendable (String) -> Void)?, control: UploadControl) throws -> (Int, Int64) {
+        let temp = output == "-" ? nil : try TempFile(beside: output)
+        do {
+            let writer = try ArchiveWriter(fileDescriptor: temp?.fd ?? 1)
+            try writer.addFile("oci-layout", bytes: extra[0].1)
+            try writer.addDirectory("blobs")
+            try writer.addDirectory("blobs/sha256")
+            var total: Int64 = 0
+            for blob in blobs {
+                try control.check()
+                let path = try ImportPlan.blobPath(blob.descriptor.digest)
+                if let bytes = blob.bytes {
+                    try writer.addFile(path, bytes: bytes)
+                } else {
+                    try stream(blob.descriptor, to: writer, path: path, api: api, session: session, progress: progress, control: control)
+                }
+                total += blob.descriptor.size
+            }
+            for (name, bytes) in extra.dropFirst() { try writer.addFile(name, bytes: bytes) }
+            try writer.finish()
+            try temp?.commit()
+            return (blobs.count, total)
+        } catch let e as ArchiveError {
+            temp?.discard()
+            throw KctrError("cannot write \(output): \(e.message)", hint: "check free space and permissions of the output's directory")
+        } catch {
+            temp?.discard()
+            throw error
+        }
+    }
+
+    private func stream(_ d: OCIDescriptor, to writer: ArchiveWriter, path: String, api: ContainerdAPI, session: Session,
+                        progress: (@Sendable (String) -> Void)?, control: UploadControl) throws {
+        let reader: KctrRPC.ContentReader
+        do {
+            reader = try blocking(control) { try await api.contentReader(digest: d.digest) }
+        } catch {
+            throw session.explain(error, doing: "reading blob \(d.digest)")
+        }
+        var hasher = SHA256()
+        var done: Int64 = 0
+        try writer.addFile(path, size: d.size) { write in
+            while true {
+                let chunk: [UInt8]?
+                do {
+                    chunk = try blocking(control) { try await reader.next() }
+                } catch let e as RPCError {
+                    throw session.explain(e, doing: "reading blob \(d.digest)")
+                }
+                guard let chunk else { break }
+                hasher.update(data: chunk)
+                try chunk.withUnsafeBytes { try write($0) }
+                done += Int64(chunk.count)
+                progress?("\(Digest.short(d.digest)): \(done >> 20)/\(d.size >> 20) MiB")
+            }
+        }
+        let computed = "sha256:" + hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        guard computed == d.digest else {
+            throw KctrError("blob \(d.digest) in the content store hashes to \(computed)",
+                            hint: "the content store is corrupt: remove the image (kctr images rm) and import or pull it again")
+        }
+    }
+}
+
+/// A temp file created beside `path` (mkstemp: O_EXCL, mode 0600, never a
+/// planted symlink), renamed over `path` on commit.
+final class TempFile: @unchecked Sendable {
+    // @unchecked: used by the export thread alone.
+    let fd: Int32
+    let path: String
+    let target: String
+    private var closed = false
+
+    init(beside target: String) throws {
+        let dir = (target as NSString).deletingLastPathComponent
+        let base = (target as NSString).lastPathComponent
+        var template = Array("\(dir.isEmpty ? "." : dir)/.\(base).kctr-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { buf in buf.baseAddress.map { mkstemp($0) } ?? -1 }
+        guard fd >= 0 else {
+            throw KctrError("cannot create a temp file beside \(target): \(String(cString: strerror(errno)))",
+                            hint: "check that the directory exists and is writable")
+        }
+        self.fd = fd
+        self.path = template.withUnsafeBufferPointer { buf in buf.baseAddress.map { String(cString: $0) } ?? "" }
+        self.target = target
+        fchmod(fd, 0o644)
+    }
+
+    func commit() throws {
+        guard fsync(fd) == 0 else { throw KctrError("cannot flush \(path): \(String(cString: strerror(errno)))") }
+        close(fd)
+        closed = true
+        guard rename(path, target) == 0 else {
+            let err = String(cString: strerror(errno))
+            unlink(path)
+            throw KctrError("cannot rename \(path) to \(target): \(err)")
+        }
+    }
+
+    func discard() {
+        if !closed { close(fd); closed = true }
+        unlink(path)
+    }
+
+    deinit { if !closed { close(fd); unlink(path) } }
+}
