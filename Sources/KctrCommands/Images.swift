@@ -3,6 +3,6 @@ import ArgumentParser
 struct Images: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage images in a containerd namespace (default k8s.io).",
-        subcommands: [ImageList.self, ImageImport.self, ImageExport.self],
+        subcommands: [ImageList.self, ImageImport.self, ImageExport.self, ImageRemove.self, ImageTag.self, ImageInspect.self],
         defaultSubcommand: ImageList.self)
 }

@@ -101,34 +101,7 @@ public struct ImageExporter: Sendable {
     }
 
     private func find(_ ref: String) async throws -> ImageRecord {
-        var candidates = [ref]
-        if let normal = ImageReference.parse(ref)?.description, normal != ref { candidates.append(normal) }
-        for name in candidates {
-            do {
-                if let record = try await session.containerd.image(named: name) { return record }
-            } catch {
-                throw session.explain(error, doing: "looking up image \(name)")
-            }
-        }
-        return try await ImageExporter.findByPattern(ref, session: session)
-    }
-
-    /// The one image a short form (`pause:3.9`, `kctr/multi`) names, as `images ls` matches it.
-    static func findByPattern(_ ref: String, session: Session) async throws -> ImageRecord {
-        let all: [ImageRecord]
-        do {
-            all = try await session.containerd.images()
-        } catch {
-            throw session.explain(error, doing: "listing images")
-        }
-        let matches = all.filter { !Digest.isValid($0.name) && ImageCatalog.matches($0.name, pattern: ref) }
-        if matches.count == 1, let only = matches.first { return only }
-        if matches.count > 1 {
-            throw KctrError("\(ref) names several images: \(matches.map(\.name).sorted().joined(separator: ", "))",
-                            hint: "give the full name", exitCode: 1)
-        }
-        throw KctrError("image \(ref) not found in namespace \(session.config.namespace)",
-                        hint: "list the images with `kctr images ls`, or pass -n for another namespace")
+        try await ImageCatalog(session: session).record(named: ref)
     }
 
     private func select(_ record: ImageRecord, options: ExportOptions, add: (Blob) -> Void) async throws -> Selected {
