@@ -74,7 +74,7 @@ struct BlobUploader: Sendable {
     private func uploadOne(reader: ArchiveReader, archive: String, path: String, blob: ImportPlan.Blob, size: Int64,
                            control: UploadControl) throws -> (blob: UploadedBlob, existed: Bool) {
         let expected = blob.digest ?? ""
-        let ref = "kctr-import-\(UUID().uuidString.prefix(12).lowercased())-\(Digest.short(expected.isEmpty ? path : expected))"
+        let ref = StaleImports.name("\(Digest.short(expected.isEmpty ? path : expected))")
         let api = self.api
         let writer = try blocking(control) { try await api.contentWriter(ref: ref, expected: expected, total: size) }
         var hasher = SHA256()
@@ -130,7 +130,7 @@ struct BlobUploader: Sendable {
     /// Writes a small in-memory blob (a manifest kctr built).
     static func writeSmall(_ bytes: [UInt8], digest: String, api: ContainerdAPI, session: Session) async throws {
         do {
-            let writer = try await api.contentWriter(ref: "kctr-import-\(UUID().uuidString.prefix(12).lowercased())",
+            let writer = try await api.contentWriter(ref: StaleImports.name(Digest.short(digest)),
                                                      expected: digest, total: Int64(bytes.count))
             try await writer.write(bytes)
             _ = try await writer.commit(labels: [:])

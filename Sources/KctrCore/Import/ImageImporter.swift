@@ -75,7 +75,8 @@ public struct ImageImporter: Sendable {
         let isK8s = session.config.namespace == "k8s.io"
         let snapshotter = try await chooseSnapshotter(options)
 
-        let leaseID = "kctr-import-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())"
+        await StaleImports(session: session).clean()
+        let leaseID = StaleImports.name("lease")
         let expiry = ISO8601DateFormatter().string(from: Date().addingTimeInterval(Self.leaseExpiry))
         do {
             try await session.containerd.createLease(id: leaseID, labels: ["containerd.io/gc.expire": expiry])
