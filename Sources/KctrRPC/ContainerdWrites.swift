@@ -1,6 +1,12 @@
 /// Calls that change containerd's state: leases, content, images,
 /// snapshots and the differ. One function per RPC, as in ContainerdAPI.
 extension ContainerdAPI {
+    /// Calls that move or unpack whole blobs take as long as the data does:
+    /// they get at least 30 minutes, still cancelled by Ctrl-C.
+    var bulk: RPCClient {
+        rpc.withTimeout(milliseconds: max(rpc.options.timeoutMilliseconds, 30 * 60 * 1000))
+    }
+
     // MARK: leases
 
     /// The same API with every call made under `lease`.
@@ -29,7 +35,7 @@ extension ContainerdAPI {
     /// expected digest makes the first `write` or `commit` fail with
     /// `.alreadyExists` (and containerd adds it to the current lease).
     public func contentWriter(ref: String, expected: String, total: Int64) async throws(RPCError) -> ContentWriter {
-        let stream = try await rpc.openStream(RPCMethod(Service.content, "Write"))
+        let stream = try await bulk.openStream(RPCMethod(Service.content, "Write"))
         return ContentWriter(stream: stream, ref: ref, expected: expected, total: total)
     }
 
@@ -43,7 +49,7 @@ extension ContainerdAPI {
 
     /// Reads a blob in order, chunk by chunk, with bounded memory.
     public func readContent(digest: String, onChunk: ([UInt8]) async throws -> Void) async throws {
-        try await rpc.serverStream(RPCMethod(Service.content, "Read"), Proto(["digest": .string(digest)])) { chunk in
+        try await bulk.serverStream(RPCMethod(Service.content, "Read"), Proto(["digest": .string(digest)])) { chunk in
             try await onChunk(chunk.bytes("data"))
         }
     }
@@ -101,7 +107,7 @@ extension ContainerdAPI {
 
     /// Applies a layer blob onto mounts; returns the uncompressed descriptor.
     public func applyDiff(_ layer: Descriptor, mounts: [Mount]) async throws(RPCError) -> Descriptor {
-        let r = try await rpc.unary(RPCMethod(Service.diff, "Apply"),
+        let r = try await bulk.unary(RPCMethod(Service.diff, "Apply"),
                                     Proto(["diff": .message(layer.proto), "mounts": .list(mounts.map { .message($0.proto) })]))
         return Descriptor(r.message("applied") ?? Proto())
     }
@@ -190,7 +196,7 @@ public final class ContentWriter: @unchecked Sendable {
 extension ContainerdAPI {
     /// Opens a streaming read of a blob; pull chunks with `next()`.
     public func contentReader(digest: String) async throws(RPCError) -> ContentReader {
-        let stream = try await rpc.openStream(RPCMethod(Service.content, "Read"))
+        let stream = try await bulk.openStream(RPCMethod(Service.content, "Read"))
         try await stream.send(Proto(["digest": .string(digest)]), close: true)
         return ContentReader(stream: stream)
     }
