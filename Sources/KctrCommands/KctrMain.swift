@@ -7,11 +7,7 @@ import KctrCore
 /// work, print errors as `kctr: ...`, exit with the documented codes.
 public enum KctrMain {
     public static func main() async -> Never {
-        // Bulk transfers allocate 1 MiB buffers on several threads: serve them from
-        // mmap and keep two malloc arenas, so peak RSS stays flat (measured: 63 -> 47 MiB
-        // exporting 1 GiB). mallopt only fails for unknown parameters.
-        _ = mallopt(M_MMAP_THRESHOLD, 256 << 10)
-        _ = mallopt(M_ARENA_MAX, 2)
+        Session.tuneMemory()
         let command: ParsableCommand
         do {
             command = try Kctr.parseAsRoot(GlobalArguments.hoist(Array(CommandLine.arguments.dropFirst())))

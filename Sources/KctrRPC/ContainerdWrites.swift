@@ -36,7 +36,9 @@ extension ContainerdAPI {
     /// `.alreadyExists` (and containerd adds it to the current lease).
     public func contentWriter(ref: String, expected: String, total: Int64) async throws(RPCError) -> ContentWriter {
         let stream = try await bulk.openStream(RPCMethod(Service.content, "Write"))
-        return ContentWriter(stream: stream, ref: ref, expected: expected, total: total)
+        let writer = ContentWriter(stream: stream, ref: ref, expected: expected, total: total)
+        try await writer.stat()
+        return writer
     }
 
     /// Sets the given labels of a blob (other labels stay).
@@ -157,9 +159,31 @@ public final class ContentWriter: @unchecked Sendable {
         self.total = total
     }
 
+    /// Opens the ingest as containerd's own client does: a STAT first, so an
+    /// existing blob ends the stream with `.alreadyExists` before any data is
+    /// sent (a send after the server has closed the stream is never answered).
+    func stat() async throws(RPCError) {
+        var req = Proto(["action": .enumeration(0), "ref": .string(ref), "total": .int(total)])
+        if !expected.isEmpty { req["expected"] = .string(expected) }
+        try await stream.send(req)
+        guard let reply = try await stream.receive() else {
+            throw RPCError(code: .internal, message: "content write of \(ref) ended before its status", method: stream.method)
+        }
+        offset = reply.int("offset")
+        // The bytes are already on disk (another namespace has them): commit only.
+        if offset > 0 && offset == total { complete = true; return }
+        if offset != 0 {
+            throw RPCError(code: .failedPrecondition,
+                           message: "ingest \(ref) already holds \(offset) of \(total) bytes", method: stream.method)
+        }
+    }
+
+    /// True when containerd already holds every byte and only a commit is needed.
+    public private(set) var complete = false
+
     /// Appends `data` at the current offset.
     public func write(_ data: [UInt8]) async throws(RPCError) {
-        guard !data.isEmpty else { return }
+        guard !data.isEmpty, !complete else { return }
         var req = Proto(["action": .enumeration(1), "ref": .string(ref), "offset": .int(offset),
                          "data": .bytes(data), "total": .int(total)])
         if !expected.isEmpty { req["expected"] = .string(expected) }

@@ -81,6 +81,9 @@ int kctr_call_status_code(const kctr_call *call);
 const char *kctr_call_status_details(kctr_call *call);
 const char *kctr_call_error_string(const kctr_call *call);
 
+/// Tunes glibc malloc for bulk transfers (see kctr_grpc.c). 1 on success.
+int kctr_tune_malloc(void);
+
 // ------------------------------------------------------------ protobuf-c
 
 /// The service descriptors of every service kctr speaks, by full name

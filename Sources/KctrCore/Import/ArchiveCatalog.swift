@@ -16,6 +16,8 @@ public struct ArchiveCatalog: Sendable {
     public var entries: [String: Entry] = [:]
     public var json: [String: [UInt8]] = [:]
     public var compression = "none"
+    /// The archive's path, for messages.
+    public var source = ""
 
     /// JSON entries larger than this are not metadata.
     public static let maxJSONEntry = 4 << 20
@@ -25,8 +27,12 @@ public struct ArchiveCatalog: Sendable {
     public init() {}
 
     public static func scan(path: String) throws -> ArchiveCatalog {
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.int64Value == 0 {
+            throw KctrError("\(path) is empty", hint: "give a tar written by docker save, ctr export, skopeo or kctr export")
+        }
         let reader = try open(path)
         var catalog = ArchiveCatalog()
+        catalog.source = path
         var jsonTotal = 0
         while let info = try next(reader, path: path) {
             let name = normalize(info.path)
@@ -74,7 +80,7 @@ public struct ArchiveCatalog: Sendable {
         while let entry = entries[current] {
             guard let link = entry.link else { return (current, entry) }
             guard seen.insert(current).inserted, seen.count <= 16 else {
-                throw KctrError("the archive's links loop at \(path)", hint: "the archive is malformed: export it again")
+                throw KctrError("\(source): the archive's links loop at \(path)", hint: "the archive is malformed: export it again")
             }
             current = link
         }

@@ -76,7 +76,15 @@ struct BlobUploader: Sendable {
         let expected = blob.digest ?? ""
         let ref = StaleImports.name("\(Digest.short(expected.isEmpty ? path : expected))")
         let api = self.api
-        let writer = try blocking(control) { try await api.contentWriter(ref: ref, expected: expected, total: size) }
+        let writer: ContentWriter
+        do {
+            writer = try blocking(control) { try await api.contentWriter(ref: ref, expected: expected, total: size) }
+        } catch let e as RPCError where e.code == .alreadyExists {
+            // containerd has it, and has added it to this import's lease.
+            return (UploadedBlob(digest: expected, size: size, magic: blob.magic), true)
+        } catch let e as RPCError {
+            throw session.explain(e, doing: "writing \(path) to the content store")
+        }
         var hasher = SHA256()
         var buffer: [UInt8] = []
         buffer.reserveCapacity(Self.chunkSize)
@@ -105,9 +113,9 @@ struct BlobUploader: Sendable {
                     progress?("\(Digest.short(expected.isEmpty ? path : expected)): \(sent >> 20)/\(size >> 20) MiB")
                 }
             }
-            if existed { return (UploadedBlob(digest: expected, size: size, magic: magic), true) }
+            if existed { return (UploadedBlob(digest: expected, size: size, magic: blob.magic), true) }
             if !buffer.isEmpty { try? send(buffer) }
-            if existed { return (UploadedBlob(digest: expected, size: size, magic: magic), true) }
+            if existed { return (UploadedBlob(digest: expected, size: size, magic: blob.magic), true) }
             let computed = "sha256:" + hasher.finalize().map { String(format: "%02x", $0) }.joined()
             if !expected.isEmpty && computed != expected {
                 throw KctrError("\(archive): blob \(path) does not match its digest \(expected) (its content hashes to \(computed))",

@@ -32,6 +32,8 @@ public struct ImportPlan: Sendable {
         public var path: String
         public var digest: String?
         public var size: Int64
+        /// The entry's first bytes (gzip or not), from the first pass.
+        public var magic: [UInt8] = []
     }
 
     public var format: String
@@ -192,7 +194,7 @@ public struct ImportPlan: Sendable {
                 layerPaths.append(real)
                 var digest: String?
                 if real.hasPrefix("blobs/sha256/") { digest = "sha256:" + real.dropFirst("blobs/sha256/".count) }
-                plan.blobs[real] = Blob(path: real, digest: digest, size: e.size)
+                plan.blobs[real] = Blob(path: real, digest: digest, size: e.size, magic: e.magic)
             }
             let diffIDs = config.rootfs?.diffIDs ?? []
             guard diffIDs.count == layerPaths.count else {
