@@ -31,7 +31,7 @@ struct ImageExport: AsyncParsableCommand {
 
     func validate() throws {
         guard !refs.isEmpty else { throw ValidationError("name at least one image to export") }
-        for p in platform where !ImportOptions.isPlatform(p) {
+        for p in platform where !ImportPlan.PlatformChoice.isPlatform(p) {
             throw ValidationError("--platform \(p) is not os/arch[/variant], e.g. linux/amd64")
         }
         if allPlatforms && !platform.isEmpty { throw ValidationError("--all-platforms and --platform exclude each other") }
@@ -44,7 +44,7 @@ struct ImageExport: AsyncParsableCommand {
         }
         let session = try global.session()
         var options = ExportOptions()
-        options.select(platforms: platform, all: allPlatforms)
+        options.platforms = .from(platforms: platform, all: allPlatforms)
         options.skipMissing = skipMissing
         var progress: (@Sendable (String) -> Void)?
         if isatty(2) == 1 { progress = { @Sendable line in Console.err("\r\u{1b}[K" + line) } }

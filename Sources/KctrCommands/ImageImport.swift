@@ -43,7 +43,7 @@ struct ImageImport: AsyncParsableCommand {
     var output: OutputFormatArgument = .table
 
     func validate() throws {
-        for p in platform where !ImportOptions.isPlatform(p) {
+        for p in platform where !ImportPlan.PlatformChoice.isPlatform(p) {
             throw ValidationError("--platform \(p) is not os/arch[/variant], e.g. linux/amd64")
         }
         if allPlatforms && !platform.isEmpty {
@@ -54,7 +54,7 @@ struct ImageImport: AsyncParsableCommand {
     func run() async throws {
         let session = try global.session()
         var options = ImportOptions()
-        options.select(platforms: platform, all: allPlatforms)
+        options.platforms = .from(platforms: platform, all: allPlatforms)
         options.name = name
         options.digestNames = digests
         options.snapshotter = snapshotter

@@ -115,7 +115,19 @@ extension Platform {
 
 public enum Digest {
     public static func sha256(_ bytes: some DataProtocol) -> String {
-        "sha256:" + SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        string(SHA256.hash(data: bytes))
+    }
+
+    /// "sha256:<hex>" of a finished hash.
+    public static func string(_ digest: SHA256.Digest) -> String {
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        var out = "sha256:"
+        out.reserveCapacity(71)
+        for byte in digest {
+            out.unicodeScalars.append(UnicodeScalar(hex[Int(byte >> 4)]))
+            out.unicodeScalars.append(UnicodeScalar(hex[Int(byte & 0x0f)]))
+        }
+        return out
     }
 
     /// containerd's chain ID of a layer stack: the first diff ID, then

@@ -8,14 +8,6 @@ public struct ExportOptions: Sendable {
     public var skipMissing = false
 
     public init() {}
-
-    public mutating func select(platforms: [String], all: Bool) {
-        if all {
-            self.platforms = .all
-        } else if !platforms.isEmpty {
-            self.platforms = .some(platforms.compactMap(Platform.parse))
-        }
-    }
 }
 
 public struct ExportedImage: Codable, Sendable, Equatable {
@@ -199,22 +191,8 @@ struct ArchiveSink: Sendable {
 
     func write(blobs: [ImageExporter.Blob], extra: [(String, [UInt8])], api: ContainerdAPI, session: Session,
                progress: (@Sendable (String) -> Void)?) async throws -> (Int, Int64) {
-        let control = UploadControl()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (cont: CheckedContinuation<(Int, Int64), Error>) in
-                let thread = Thread {
-                    do {
-                        cont.resume(returning: try self.writeSync(blobs: blobs, extra: extra, api: api, session: session,
-                                                                  progress: progress, control: control))
-                    } catch {
-                        cont.resume(throwing: error)
-                    }
-                }
-                thread.name = "kctr-export"
-                thread.start()
-            }
-        } onCancel: {
-            control.cancel()
+        try await onOwnThread(named: "kctr-export") { control in
+            try self.writeSync(blobs: blobs, extra: extra, api: api, session: session, progress: progress, control: control)
         }
     }
 
@@ -275,7 +253,7 @@ struct ArchiveSink: Sendable {
                 progress?("\(Digest.short(d.digest)): \(done >> 20)/\(d.size >> 20) MiB")
             }
         }
-        let computed = "sha256:" + hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let computed = Digest.string(hasher.finalize())
         guard computed == d.digest else {
             throw KctrError("blob \(d.digest) in the content store hashes to \(computed)",
                             hint: "the content store is corrupt: remove the image (kctr images rm) and import or pull it again")

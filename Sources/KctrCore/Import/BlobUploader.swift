@@ -31,21 +31,8 @@ struct BlobUploader: Sendable {
     static let chunkSize = 1 << 20
 
     func upload(archive: String, blobs: [String: ImportPlan.Blob]) async throws -> UploadResult {
-        let control = UploadControl()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (cont: CheckedContinuation<UploadResult, Error>) in
-                let thread = Thread {
-                    do {
-                        cont.resume(returning: try self.uploadAll(archive: archive, blobs: blobs, control: control))
-                    } catch {
-                        cont.resume(throwing: error)
-                    }
-                }
-                thread.name = "kctr-upload"
-                thread.start()
-            }
-        } onCancel: {
-            control.cancel()
+        try await onOwnThread(named: "kctr-upload") { control in
+            try self.uploadAll(archive: archive, blobs: blobs, control: control)
         }
     }
 
@@ -116,7 +103,7 @@ struct BlobUploader: Sendable {
             if existed { return (UploadedBlob(digest: expected, size: size, magic: blob.magic), true) }
             if !buffer.isEmpty { try? send(buffer) }
             if existed { return (UploadedBlob(digest: expected, size: size, magic: blob.magic), true) }
-            let computed = "sha256:" + hasher.finalize().map { String(format: "%02x", $0) }.joined()
+            let computed = Digest.string(hasher.finalize())
             if !expected.isEmpty && computed != expected {
                 throw KctrError("\(archive): blob \(path) does not match its digest \(expected) (its content hashes to \(computed))",
                                 hint: "the archive is corrupt or was modified: export it again")
@@ -170,6 +157,28 @@ final class UploadControl: @unchecked Sendable {
 
     func check() throws {
         if isCancelled { throw KctrError("import cancelled", exitCode: 130) }
+    }
+}
+
+/// Runs synchronous, blocking work (libarchive) on a thread of its own, off
+/// the concurrency pool; cancelling the caller sets `control`, which the work
+/// checks between chunks.
+func onOwnThread<T: Sendable>(named name: String, _ work: @escaping @Sendable (UploadControl) throws -> T) async throws -> T {
+    let control = UploadControl()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, Error>) in
+            let thread = Thread {
+                do {
+                    cont.resume(returning: try work(control))
+                } catch {
+                    cont.resume(throwing: error)
+                }
+            }
+            thread.name = name
+            thread.start()
+        }
+    } onCancel: {
+        control.cancel()
     }
 }
 

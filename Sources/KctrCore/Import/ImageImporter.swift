@@ -12,17 +12,6 @@ public struct ImportOptions: Sendable {
     public var name: String?
 
     public init() {}
-
-    /// "linux/amd64" and "linux/arm/v7" are platforms; "amd64" is not.
-    public static func isPlatform(_ text: String) -> Bool { Platform.parse(text) != nil }
-
-    public mutating func select(platforms: [String], all: Bool) {
-        if all {
-            self.platforms = .all
-        } else if !platforms.isEmpty {
-            self.platforms = .some(platforms.compactMap(Platform.parse))
-        }
-    }
 }
 
 /// One imported image, as `kctr import` reports it.

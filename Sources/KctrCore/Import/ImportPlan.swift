@@ -46,6 +46,16 @@ public struct ImportPlan: Sendable {
         case some([Platform])
         case all
 
+        /// From `--platform` values and `--all-platforms` (unparsable values are dropped: validate first).
+        public static func from(platforms: [String], all: Bool) -> PlatformChoice {
+            if all { return .all }
+            let parsed = platforms.compactMap(Platform.parse)
+            return parsed.isEmpty ? .node : .some(parsed)
+        }
+
+        /// "linux/amd64" and "linux/arm/v7" are platforms; "amd64" is not.
+        public static func isPlatform(_ text: String) -> Bool { Platform.parse(text) != nil }
+
         func accepts(_ p: Platform?) -> Bool {
             switch self {
             case .all: return true
