@@ -25,11 +25,16 @@ public enum KctrMain {
         do {
             try await task.value
         } catch {
-            if let sig = signals.received { exit(128 + sig) }
+            if let sig = signals.received { interrupted(sig) }
             fail(error)
         }
-        if let sig = signals.received { exit(128 + sig) }
+        if let sig = signals.received { interrupted(sig) }
         exit(0)
+    }
+
+    static func interrupted(_ sig: Int32) -> Never {
+        Console.err("kctr: interrupted by \(sig == SIGINT ? "SIGINT" : "SIGTERM"): the operation was cancelled and what it held was released\n")
+        exit(128 + sig)
     }
 
     static func fail(_ error: Error) -> Never {
