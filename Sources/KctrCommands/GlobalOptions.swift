@@ -84,11 +84,31 @@ enum GlobalArguments {
     static let withValue: Set<String> = ["-a", "--address", "-n", "--namespace", "--timeout", "--crictl-config", "--max-recv-size"]
     static let flags: Set<String> = ["--debug"]
 
+    /// Leading short flags become long ones, so that a command's own short
+    /// flag (crictl's `ps -a` for --all) cannot be taken for them.
+    static let longNames = ["-a": "--address", "-n": "--namespace"]
+
     static func hoist(_ args: [String]) -> [String] {
+        var result = hoistLeading(args)
+        // crictl's habit: `ps -a` lists all containers (ctr's -a, the address, comes before the command).
+        let second = result.dropFirst().first ?? "ls"
+        let isPs = result.first == "ps"
+            || (result.first == "containers" && (["ls", "ps", "list"].contains(second) || second.hasPrefix("-")))
+        if isPs {
+            var seenDash = false
+            for i in result.indices {
+                if result[i] == "--" { seenDash = true }
+                if !seenDash && result[i] == "-a" { result[i] = "--all" }
+            }
+        }
+        return result
+    }
+
+    private static func hoistLeading(_ args: [String]) -> [String] {
         var leading: [String] = []
         var i = 0
         while i < args.count {
-            let a = args[i]
+            let a = longNames[args[i]] ?? args[i]
             let name = a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a
             if flags.contains(a) {
                 leading.append(a)

@@ -6,7 +6,7 @@ final class GlobalArgumentsTests: XCTestCase {
     private func hoist(_ args: [String]) -> [String] { GlobalArguments.hoist(args) }
 
     func testShortAddressWithValue() {
-        XCTAssertEqual(hoist(["-a", "/s", "images", "ls"]), ["images", "ls", "-a", "/s"])
+        XCTAssertEqual(hoist(["-a", "/s", "images", "ls"]), ["images", "ls", "--address", "/s"])
     }
 
     func testLongAddressWithEquals() {
@@ -19,12 +19,12 @@ final class GlobalArgumentsTests: XCTestCase {
     }
 
     func testNamespaceKeepsTheCommandsOwnArguments() {
-        XCTAssertEqual(hoist(["-n", "k8s.io", "images", "ls", "-q"]), ["images", "ls", "-q", "-n", "k8s.io"])
+        XCTAssertEqual(hoist(["-n", "k8s.io", "images", "ls", "-q"]), ["images", "ls", "-q", "--namespace", "k8s.io"])
     }
 
     func testSeveralLeadingOptionsKeepTheirOrder() {
         XCTAssertEqual(hoist(["-n", "k8s.io", "--debug", "--timeout", "5s", "--crictl-config=/c.yaml", "--max-recv-size", "32", "plugins", "ls"]),
-                       ["plugins", "ls", "-n", "k8s.io", "--debug", "--timeout", "5s", "--crictl-config=/c.yaml", "--max-recv-size", "32"])
+                       ["plugins", "ls", "--namespace", "k8s.io", "--debug", "--timeout", "5s", "--crictl-config=/c.yaml", "--max-recv-size", "32"])
     }
 
     func testNothingToHoist() {
@@ -42,13 +42,20 @@ final class GlobalArgumentsTests: XCTestCase {
 
     func testDoubleDashSeparator() {
         XCTAssertEqual(hoist(["-a", "/s", "images", "rm", "--", "-weird-name"]),
-                       ["images", "rm", "-a", "/s", "--", "-weird-name"])
+                       ["images", "rm", "--address", "/s", "--", "-weird-name"])
         XCTAssertEqual(hoist(["--debug", "--", "images"]), ["--debug", "--", "images"])
         XCTAssertEqual(hoist(["--", "-a", "/s"]), ["--", "-a", "/s"])
     }
 
     func testOptionWithoutValueAtTheEnd() {
-        XCTAssertEqual(hoist(["-a"]), ["-a"])
+        XCTAssertEqual(hoist(["-a"]), ["--address"])
         XCTAssertEqual(hoist(["images", "-n"]), ["images", "-n"])
+    }
+
+    func testPsDashAMeansAllAsInCrictl() {
+        XCTAssertEqual(hoist(["ps", "-a"]), ["ps", "--all"])
+        XCTAssertEqual(hoist(["-a", "/s", "ps", "-a", "-q"]), ["ps", "--all", "-q", "--address", "/s"])
+        XCTAssertEqual(hoist(["containers", "-a"]), ["containers", "--all"])
+        XCTAssertEqual(hoist(["images", "ls", "-a", "/s"]), ["images", "ls", "-a", "/s"])
     }
 }

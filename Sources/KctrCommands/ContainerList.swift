@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import KctrCore
+
+struct ContainerList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers (running ones unless -a).", aliases: ["ls"])
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var output: OutputOptions
+
+    /// `-a` too: GlobalArguments.hoist turns it into --all after `ps`.
+    @Flag(help: "Show all containers, not only running ones (-a).") var all = false
+    @Option(name: [.short, .long], help: "Pod sandbox ID (prefix).") var pod: String?
+    @Option(help: "Container name (regular expression).") var name: String?
+    @Option(help: "created, running, exited or unknown.") var state: String?
+    @Option(help: "Image (substring of the name or ID).") var image: String?
+    @Option(help: "Label key=value (repeatable).") var label: [String] = []
+    @Option(help: "ID prefix.") var id: String?
+    @Flag(name: [.short, .long], help: "Only the most recently created container.") var latest = false
+    @Option(help: "Only the N most recently created containers.") var last: Int?
+
+    static let headers = ["CONTAINER", "IMAGE", "CREATED", "STATE", "NAME", "ATTEMPT", "POD ID", "POD", "PID"]
+
+    func validate() throws {
+        if let state, !["created", "running", "exited", "unknown"].contains(state.lowercased()) {
+            throw ValidationError("--state takes created, running, exited or unknown")
+        }
+        if let last, last < 1 { throw ValidationError("--last takes a positive number") }
+        _ = try Labels.parse(label)
+    }
+
+    func run() async throws {
+        let session = try global.session()
+        var f = ContainerFilter()
+        f.all = all
+        f.pod = pod
+        f.name = name
+        f.state = state
+        f.image = image
+        f.labels = try Labels.parse(label)
+        f.idPrefix = id
+        f.latest = latest
+        f.last = last
+        let rows = try await Workloads(session: session).containers(f, details: !output.quiet)
+        if output.quiet {
+            Console.out(rows.map { $0.id + "\n" }.joined())
+        } else if let doc = try Render.document(rows, as: output.format) {
+            Console.out(doc)
+        } else {
+            let now = Date().timeIntervalSince1970
+            Console.out(Render.table(Self.headers, rows.map {
+                [output.noTrunc ? $0.id : String($0.id.prefix(13)), $0.image, Age.describe(now - Double($0.created) / 1e9),
+                 $0.state, $0.name, "\($0.attempt)", output.noTrunc ? $0.podID : String($0.podID.prefix(13)),
+                 $0.podNamespace.isEmpty ? $0.podName : "\($0.podNamespace)/\($0.podName)", $0.pid.map { $0 > 0 ? "\($0)" : "-" } ?? "-"]
+            }))
+        }
+    }
+}

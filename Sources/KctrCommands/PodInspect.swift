@@ -1,0 +1,42 @@
+import ArgumentParser
+import KctrCore
+
+struct PodInspectOptions: ParsableArguments {
+    @OptionGroup var global: GlobalOptions
+    @Option(name: [.short, .long], help: "Output format: json or yaml.") var output: OutputFormatArgument = .json
+    @Argument(help: "Pod sandbox IDs (unique prefixes are enough).") var ids: [String]
+
+    func validate() throws {
+        guard !ids.isEmpty else { throw ValidationError("give at least one pod sandbox ID") }
+        guard output != .table else { throw ValidationError("inspect prints json or yaml") }
+    }
+
+    func run() async throws {
+        let session = try global.session()
+        var items: [JSONValue] = []
+        for id in ids { items.append(try await Workloads(session: session).inspectPod(id)) }
+        Console.out(try Render.document(items, as: output.format) ?? "")
+    }
+}
+
+/// `kctr pods inspect ID...`
+struct PodInspect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Show pod sandboxes in full: status, runtime options, pause process and image, containers (a JSON array).")
+
+    @OptionGroup var options: PodInspectOptions
+
+    func run() async throws { try await options.run() }
+}
+
+/// `kctr inspectp ID...`, crictl's name for `kctr pods inspect`.
+struct PodInspectP: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspectp",
+        abstract: "Show pod sandboxes in full (same as `kctr pods inspect`).")
+
+    @OptionGroup var options: PodInspectOptions
+
+    func run() async throws { try await options.run() }
+}

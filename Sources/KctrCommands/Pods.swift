@@ -1,0 +1,8 @@
+import ArgumentParser
+
+struct Pods: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List and inspect pod sandboxes (CRI).",
+        subcommands: [PodList.self, PodInspect.self],
+        defaultSubcommand: PodList.self)
+}

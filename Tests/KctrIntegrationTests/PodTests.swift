@@ -1,0 +1,156 @@
+import Foundation
+import KctrRPC
+import XCTest
+
+/// Real pods on a private containerd: a host-network sandbox from the locally
+/// built pause image and a busybox container, seen through kctr and ctr.
+final class PodTests: XCTestCase {
+    nonisolated(unsafe) static var podID = ""
+    nonisolated(unsafe) static var containerID = ""
+
+    static let shared = SharedLab { lab in
+        let r = lab.ctr(["images", "import", try TestImages.path("all.oci.tar")])
+        guard r.status == 0 else { throw SetupError("ctr import failed: \(r.stderr)") }
+        (podID, containerID) = try startPod(socket: lab.socket, logDir: lab.base + "/pod-logs")
+    }
+
+    override class func tearDown() { shared.stop() }
+
+    static func startPod(socket: String, logDir: String) throws -> (String, String) {
+        try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: Result<(String, String), Error> = .failure(SetupError("not run"))
+        Task {
+            do {
+                let channel = try RPCChannel(target: "unix://\(socket)")
+                let cri = CRIAPI(RPCClient(channel: channel, options: CallOptions(timeoutMilliseconds: 60_000)))
+                let sandbox = Proto([
+                    "metadata": .message(Proto(["name": .string("web-1"), "uid": .string("uid-web-1"),
+                                                "namespace": .string("shop"), "attempt": .uint(0)])),
+                    "log_directory": .string(logDir),
+                    "labels": .map(["app": "web", "io.kubernetes.pod.name": "web-1", "io.kubernetes.pod.namespace": "shop"]),
+                    "linux": .message(Proto(["security_context": .message(Proto([
+                        "namespace_options": .message(Proto(["network": .enumeration(2)])),
+                    ]))])),
+                ])
+                let pod = try await cri.runPodSandbox(config: sandbox)
+                let container = Proto([
+                    "metadata": .message(Proto(["name": .string("app")])),
+                    "image": .message(Proto(["image": .string("docker.io/library/busybox:kctr-test")])),
+                    "command": .strings(["sh", "-c", "echo to-stdout; echo to-stderr >&2; exec sleep 3600"]),
+                    "log_path": .string("app/0.log"),
+                    "labels": .map(["io.kubernetes.pod.name": "web-1", "io.kubernetes.pod.namespace": "shop",
+                                    "io.kubernetes.container.name": "app"]),
+                ])
+                let cid = try await cri.createContainer(podSandboxID: pod, config: container, sandboxConfig: sandbox)
+                try await cri.startContainer(id: cid)
+                result = .success((pod, cid))
+            } catch {
+                result = .failure(error)
+            }
+            done.signal()
+        }
+        done.wait()
+        return try result.get()
+    }
+
+    func json(_ r: Run) throws -> Any {
+        try JSONSerialization.jsonObject(with: Data(r.stdout.utf8))
+    }
+
+    func testPodsListMatchesTheSandbox() throws {
+        let lab = try Self.shared.get()
+        let q = lab.kctr(["pods", "-q"])
+        XCTAssertExit(q, 0)
+        XCTAssertEqual(q.lines, [Self.podID])
+        // ctr sees the sandbox as a container of k8s.io.
+        XCTAssertTrue(lab.ctr(["containers", "ls", "-q"]).lines.contains(Self.podID))
+
+        let rows = try XCTUnwrap(try json(lab.kctr(["pods", "-o", "json"])) as? [[String: Any]])
+        let row = try XCTUnwrap(rows.first)
+        XCTAssertEqual(row["name"] as? String, "web-1")
+        XCTAssertEqual(row["namespace"] as? String, "shop")
+        XCTAssertEqual(row["state"] as? String, "Ready")
+        XCTAssertEqual(row["sandboxImage"] as? String, "registry.k8s.io/pause:3.9")
+
+        let table = lab.kctr(["pods"])
+        XCTAssertExit(table, 0)
+        XCTAssertEqual(table.lines.first?.split(separator: " ", omittingEmptySubsequences: true).first, "POD")
+        XCTAssertTrue(table.stdout.contains(String(Self.podID.prefix(13))), table.stdout)
+        XCTAssertTrue(table.stdout.contains("registry.k8s.io/pause:3.9"), table.stdout)
+
+        XCTAssertEqual(lab.kctr(["pods", "-q", "--name", "^web-"]).lines, [Self.podID])
+        XCTAssertEqual(lab.kctr(["pods", "-q", "--name", "^db-"]).stdout, "")
+        XCTAssertEqual(lab.kctr(["pods", "-q", "--label", "app=web"]).lines, [Self.podID])
+        XCTAssertEqual(lab.kctr(["pods", "-q", "--state", "notready"]).stdout, "")
+        XCTAssertEqual(lab.kctr(["pods", "-q", "--pod-namespace", "shop", "--latest"]).lines, [Self.podID])
+        XCTAssertExit(lab.kctr(["pods", "--state", "sleepy"]), 64)
+        XCTAssertExit(lab.kctr(["pods", "--name", "("]), 64)
+    }
+
+    func testPsShowsTheContainerWithPodNameImageAndPid() throws {
+        let lab = try Self.shared.get()
+        let rows = try XCTUnwrap(try json(lab.kctr(["ps", "-o", "json"])) as? [[String: Any]])
+        XCTAssertEqual(rows.count, 1)
+        let row = try XCTUnwrap(rows.first)
+        XCTAssertEqual(row["id"] as? String, Self.containerID)
+        XCTAssertEqual(row["name"] as? String, "app")
+        XCTAssertEqual(row["state"] as? String, "Running")
+        XCTAssertEqual(row["image"] as? String, "docker.io/library/busybox:kctr-test")
+        XCTAssertEqual(row["podName"] as? String, "web-1")
+        XCTAssertEqual(row["podNamespace"] as? String, "shop")
+        XCTAssertEqual(row["podID"] as? String, Self.podID)
+        let pid = try XCTUnwrap(row["pid"] as? Int)
+        // ctr's task list agrees on the PID.
+        let task = lab.ctr(["tasks", "ls"]).lines.first { $0.hasPrefix(Self.containerID) }
+        XCTAssertEqual(task?.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.map(String.init), "\(pid)")
+
+        XCTAssertEqual(lab.kctr(["ps", "-q"]).lines, [Self.containerID])
+        XCTAssertEqual(lab.kctr(["containers", "ls", "-q"]).lines, [Self.containerID])
+        XCTAssertEqual(lab.kctr(["ps", "-q", "--pod", String(Self.podID.prefix(6))]).lines, [Self.containerID])
+        XCTAssertEqual(lab.kctr(["ps", "-q", "--image", "busybox"]).lines, [Self.containerID])
+        XCTAssertEqual(lab.kctr(["ps", "-q", "--state", "exited"]).stdout, "")
+        let table = lab.kctr(["ps"])
+        XCTAssertTrue(table.stdout.contains("shop/web-1"), table.stdout)
+        XCTAssertTrue(table.stdout.contains("\(pid)"), table.stdout)
+    }
+
+    func testInspectPodAndContainerByPrefix() throws {
+        let lab = try Self.shared.get()
+        for command in [["inspectp"], ["pods", "inspect"]] {
+            let r = lab.kctr(command + [String(Self.podID.prefix(8))])
+            XCTAssertExit(r, 0)
+            let items = try XCTUnwrap(try json(r) as? [[String: Any]])
+            let status = try XCTUnwrap(items.first?["status"] as? [String: Any])
+            XCTAssertEqual(status["id"] as? String, Self.podID)
+            let info = try XCTUnwrap((items.first?["info"] as? [String: Any])?["info"] as? [String: Any])
+            XCTAssertEqual(info["image"] as? String, "registry.k8s.io/pause:3.9")
+            XCTAssertGreaterThan(info["pid"] as? Int ?? 0, 0)
+            let containers = try XCTUnwrap(items.first?["containers"] as? [[String: Any]])
+            XCTAssertEqual(containers.first?["id"] as? String, Self.containerID)
+        }
+        let c = lab.kctr(["inspect", String(Self.containerID.prefix(8))])
+        XCTAssertExit(c, 0)
+        let items = try XCTUnwrap(try json(c) as? [[String: Any]])
+        let status = try XCTUnwrap(items.first?["status"] as? [String: Any])
+        XCTAssertEqual(status["id"] as? String, Self.containerID)
+        XCTAssertEqual(status["logPath"] as? String, lab.base + "/pod-logs/app/0.log")
+        let info = try XCTUnwrap((items.first?["info"] as? [String: Any])?["info"] as? [String: Any])
+        XCTAssertEqual(info["snapshotter"] as? String, "overlayfs")
+        XCTAssertGreaterThan(info["pid"] as? Int ?? 0, 0)
+        XCTAssertExit(lab.kctr(["inspect", "-o", "yaml", Self.containerID]), 0)
+    }
+
+    func testUnknownIDsSayHowToList() throws {
+        let lab = try Self.shared.get()
+        let pod = lab.kctr(["inspectp", "zzzz"])
+        XCTAssertExit(pod, 1)
+        XCTAssertTrue(pod.stderr.contains("no pod sandbox with ID zzzz (hint: list them with `kctr pods -q`)"), pod.stderr)
+        let container = lab.kctr(["inspect", "zzzz"])
+        XCTAssertExit(container, 1)
+        XCTAssertTrue(container.stderr.contains("no container with ID zzzz"), container.stderr)
+        let noPod = lab.kctr(["ps", "--pod", "zzzz"])
+        XCTAssertExit(noPod, 1)
+        XCTAssertTrue(noPod.stderr.contains("no pod sandbox with ID zzzz"), noPod.stderr)
+    }
+}
