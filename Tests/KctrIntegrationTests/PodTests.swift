@@ -7,19 +7,20 @@ import XCTest
 final class PodTests: XCTestCase {
     nonisolated(unsafe) static var podID = ""
     nonisolated(unsafe) static var containerID = ""
+    nonisolated(unsafe) static var printerID = ""
 
     static let shared = SharedLab { lab in
         let r = lab.ctr(["images", "import", try TestImages.path("all.oci.tar")])
         guard r.status == 0 else { throw SetupError("ctr import failed: \(r.stderr)") }
-        (podID, containerID) = try startPod(socket: lab.socket, logDir: lab.base + "/pod-logs")
+        (podID, containerID, printerID) = try startPod(socket: lab.socket, logDir: lab.base + "/pod-logs")
     }
 
     override class func tearDown() { shared.stop() }
 
-    static func startPod(socket: String, logDir: String) throws -> (String, String) {
+    static func startPod(socket: String, logDir: String) throws -> (String, String, String) {
         try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
         let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: Result<(String, String), Error> = .failure(SetupError("not run"))
+        nonisolated(unsafe) var result: Result<(String, String, String), Error> = .failure(SetupError("not run"))
         Task {
             do {
                 let channel = try RPCChannel(target: "unix://\(socket)")
@@ -44,7 +45,18 @@ final class PodTests: XCTestCase {
                 ])
                 let cid = try await cri.createContainer(podSandboxID: pod, config: container, sandboxConfig: sandbox)
                 try await cri.startContainer(id: cid)
-                result = .success((pod, cid))
+                // A second container that prints a long line in pieces and exits after a moment.
+                let printer = Proto([
+                    "metadata": .message(Proto(["name": .string("printer")])),
+                    "image": .message(Proto(["image": .string("docker.io/library/busybox:kctr-test")])),
+                    "command": .strings(["sh", "-c", "echo one; echo two; printf '%020000d\\n' 7; sleep 2; echo last"]),
+                    "log_path": .string("printer/0.log"),
+                    "labels": .map(["io.kubernetes.pod.name": "web-1", "io.kubernetes.pod.namespace": "shop",
+                                    "io.kubernetes.container.name": "printer"]),
+                ])
+                let pid = try await cri.createContainer(podSandboxID: pod, config: printer, sandboxConfig: sandbox)
+                try await cri.startContainer(id: pid)
+                result = .success((pod, cid, pid))
             } catch {
                 result = .failure(error)
             }
@@ -91,8 +103,7 @@ final class PodTests: XCTestCase {
     func testPsShowsTheContainerWithPodNameImageAndPid() throws {
         let lab = try Self.shared.get()
         let rows = try XCTUnwrap(try json(lab.kctr(["ps", "-o", "json"])) as? [[String: Any]])
-        XCTAssertEqual(rows.count, 1)
-        let row = try XCTUnwrap(rows.first)
+        let row = try XCTUnwrap(rows.first { $0["name"] as? String == "app" })
         XCTAssertEqual(row["id"] as? String, Self.containerID)
         XCTAssertEqual(row["name"] as? String, "app")
         XCTAssertEqual(row["state"] as? String, "Running")
@@ -105,11 +116,12 @@ final class PodTests: XCTestCase {
         let task = lab.ctr(["tasks", "ls"]).lines.first { $0.hasPrefix(Self.containerID) }
         XCTAssertEqual(task?.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.map(String.init), "\(pid)")
 
-        XCTAssertEqual(lab.kctr(["ps", "-q"]).lines, [Self.containerID])
-        XCTAssertEqual(lab.kctr(["containers", "ls", "-q"]).lines, [Self.containerID])
-        XCTAssertEqual(lab.kctr(["ps", "-q", "--pod", String(Self.podID.prefix(6))]).lines, [Self.containerID])
-        XCTAssertEqual(lab.kctr(["ps", "-q", "--image", "busybox"]).lines, [Self.containerID])
-        XCTAssertEqual(lab.kctr(["ps", "-q", "--state", "exited"]).stdout, "")
+        XCTAssertTrue(lab.kctr(["ps", "-q"]).lines.contains(Self.containerID))
+        XCTAssertEqual(lab.kctr(["ps", "-q", "--name", "^app$"]).lines, [Self.containerID])
+        XCTAssertEqual(lab.kctr(["containers", "ls", "-q", "--name", "^app$"]).lines, [Self.containerID])
+        XCTAssertEqual(lab.kctr(["ps", "-q", "--name", "app", "--pod", String(Self.podID.prefix(6))]).lines, [Self.containerID])
+        XCTAssertEqual(lab.kctr(["ps", "-q", "--name", "app", "--image", "busybox"]).lines, [Self.containerID])
+        XCTAssertEqual(Set(lab.kctr(["ps", "-a", "-q"]).lines), Set([Self.containerID, Self.printerID]))
         let table = lab.kctr(["ps"])
         XCTAssertTrue(table.stdout.contains("shop/web-1"), table.stdout)
         XCTAssertTrue(table.stdout.contains("\(pid)"), table.stdout)
@@ -127,7 +139,7 @@ final class PodTests: XCTestCase {
             XCTAssertEqual(info["image"] as? String, "registry.k8s.io/pause:3.9")
             XCTAssertGreaterThan(info["pid"] as? Int ?? 0, 0)
             let containers = try XCTUnwrap(items.first?["containers"] as? [[String: Any]])
-            XCTAssertEqual(containers.first?["id"] as? String, Self.containerID)
+            XCTAssertEqual(Set(containers.compactMap { $0["id"] as? String }), Set([Self.containerID, Self.printerID]))
         }
         let c = lab.kctr(["inspect", String(Self.containerID.prefix(8))])
         XCTAssertExit(c, 0)
@@ -152,5 +164,39 @@ final class PodTests: XCTestCase {
         let noPod = lab.kctr(["ps", "--pod", "zzzz"])
         XCTAssertExit(noPod, 1)
         XCTAssertTrue(noPod.stderr.contains("no pod sandbox with ID zzzz"), noPod.stderr)
+    }
+
+    func testLogsSplitStreamsJoinPartialLinesAndFollow() throws {
+        let lab = try Self.shared.get()
+        let r = lab.kctr(["logs", String(Self.containerID.prefix(8))])
+        XCTAssertExit(r, 0)
+        XCTAssertEqual(r.stdout, "to-stdout\n")
+        XCTAssertEqual(r.stderr, "to-stderr\n")
+        XCTAssertEqual(lab.kctr(["logs", "--stream", "stderr", Self.containerID]).stdout, "")
+        let ts = lab.kctr(["logs", "--timestamps", "--stream", "stdout", Self.containerID])
+        XCTAssertTrue(ts.stdout.range(of: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9:]+) to-stdout\n$", options: .regularExpression) != nil, ts.stdout)
+        XCTAssertEqual(lab.kctr(["logs", "--since", "1h", Self.containerID]).stdout, "to-stdout\n")
+
+        // -f returns when the container exits, after its last line; the 20 000-character
+        // line arrives in partial pieces and is printed whole.
+        let follow = lab.kctr(["logs", "-f", Self.printerID], timeout: 30)
+        XCTAssertExit(follow, 0)
+        XCTAssertEqual(follow.lines.first, "one")
+        XCTAssertEqual(follow.lines.last, "last")
+        XCTAssertTrue(follow.lines.contains(String(repeating: "0", count: 19_999) + "7"), "\(follow.lines.map(\.count))")
+        XCTAssertEqual(lab.kctr(["logs", "--tail", "1", Self.printerID]).stdout, "last\n")
+        XCTAssertEqual(lab.kctr(["logs", "--tail", "0", Self.printerID]).stdout, "")
+    }
+
+    func testLogErrorsNameThePath() throws {
+        let lab = try Self.shared.get()
+        let previous = lab.kctr(["logs", "--previous", Self.containerID])
+        XCTAssertExit(previous, 1)
+        XCTAssertTrue(previous.stderr.contains("has no previous attempt kept"), previous.stderr)
+        XCTAssertExit(lab.kctr(["logs", "--stream", "both", Self.containerID]), 64)
+        XCTAssertExit(lab.kctr(["logs", "--since", "yesterday", Self.containerID]), 64)
+        let unknown = lab.kctr(["logs", "zzzz"])
+        XCTAssertExit(unknown, 1)
+        XCTAssertTrue(unknown.stderr.contains("no container with ID zzzz"), unknown.stderr)
     }
 }

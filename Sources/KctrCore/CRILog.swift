@@ -1,0 +1,76 @@
+import Foundation
+
+/// One line of a container's log as the kubelet's CRI log format stores it:
+/// `<RFC 3339 time> <stdout|stderr> <P|F> <text>`, a line split in partial
+/// (`P`) pieces that end with a full (`F`) one.
+public struct CRILogLine: Sendable, Equatable {
+    public var time: String
+    public var stream: String
+    public var text: String
+}
+
+/// Joins partial lines and applies --stream, --since and --tail. Pure: the
+/// caller feeds bytes, gets whole lines back.
+public struct CRILogParser: Sendable {
+    public var stream: String?
+    /// Lines before this (seconds since 1970) are dropped.
+    public var since: Double?
+    private var pending: [String: (time: String, text: String)] = [:]
+    private var carry = Data()
+
+    public init(stream: String? = nil, since: Double? = nil) {
+        self.stream = stream
+        self.since = since
+    }
+
+    /// Feeds raw file bytes; returns the complete lines they end.
+    public mutating func feed(_ data: Data) -> [CRILogLine] {
+        carry.append(data)
+        var out: [CRILogLine] = []
+        while let nl = carry.firstIndex(of: 0x0a) {
+            let raw = carry[carry.startIndex..<nl]
+            carry.removeSubrange(carry.startIndex...nl)
+            if let line = parse(String(decoding: raw, as: UTF8.self)) { out.append(line) }
+        }
+        return out
+    }
+
+    mutating func parse(_ raw: String) -> CRILogLine? {
+        let parts = raw.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
+        guard parts.count >= 3 else { return nil }
+        let time = String(parts[0]), stream = String(parts[1]), tag = String(parts[2])
+        let text = parts.count == 4 ? String(parts[3]) : ""
+        var joined = pending[stream]?.text ?? ""
+        let firstTime = pending[stream]?.time ?? time
+        joined += text
+        if tag == "P" {
+            pending[stream] = (firstTime, joined)
+            return nil
+        }
+        pending[stream] = nil
+        if let want = self.stream, want != stream { return nil }
+        if let since, let t = CRILogParser.seconds(firstTime), t < since { return nil }
+        return CRILogLine(time: firstTime, stream: stream, text: joined)
+    }
+
+    /// RFC 3339 with nanoseconds -> seconds since 1970.
+    public static func seconds(_ text: String) -> Double? {
+        // Foundation's ISO 8601 parser takes at most milliseconds: cut the fraction to 3 digits.
+        var t = text
+        if let dot = t.firstIndex(of: "."), let end = t[dot...].firstIndex(where: { $0 == "Z" || $0 == "+" || $0 == "-" }) {
+            let digits = t[t.index(after: dot)..<end]
+            t.replaceSubrange(dot..<end, with: "." + String((digits + "000").prefix(3)))
+        }
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let d = f.date(from: t) { return d.timeIntervalSince1970 }
+        f.formatOptions = [.withInternetDateTime]
+        return f.date(from: t)?.timeIntervalSince1970
+    }
+
+    /// `--since`: a duration back from now (10s, 5m, 2h) or an RFC 3339 time.
+    public static func since(_ text: String, now: Double = Date().timeIntervalSince1970) -> Double? {
+        if let ms = Duration.milliseconds(text) { return now - Double(ms) / 1000 }
+        return seconds(text)
+    }
+}
