@@ -10,8 +10,9 @@ final class PodTests: XCTestCase {
     nonisolated(unsafe) static var printerID = ""
 
     static let shared = SharedLab { lab in
-        let r = lab.ctr(["images", "import", try TestImages.path("all.oci.tar")])
-        guard r.status == 0 else { throw SetupError("ctr import failed: \(r.stderr)") }
+        // Imported by kctr: the pods below prove CRI can run what kctr imports.
+        let r = lab.kctr(["import", try TestImages.path("all.oci.tar")])
+        guard r.status == 0 else { throw SetupError("kctr import failed: \(r.stderr)") }
         (podID, containerID, printerID) = try startPod(socket: lab.socket, logDir: lab.base + "/pod-logs")
     }
 

@@ -79,8 +79,15 @@ public struct ImportPlan: Sendable {
                         hint: "give a tar written by docker save, ctr export, skopeo or kctr export")
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]?, what: String, source: String) throws -> T {
-        guard let bytes else { throw KctrError("\(source): \(what) is missing from the archive", hint: "the archive is incomplete: export it again") }
+    static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]?, what: String, source: String,
+                                     present: Bool = false) throws -> T {
+        guard let bytes else {
+            if present {
+                throw KctrError("\(source): \(what) is not a JSON document of at most \(ArchiveCatalog.maxJSONEntry >> 20) MiB",
+                                hint: "the archive is corrupt or not an image archive")
+            }
+            throw KctrError("\(source): \(what) is missing from the archive", hint: "the archive is incomplete: export it again")
+        }
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch {
@@ -99,7 +106,8 @@ public struct ImportPlan: Sendable {
     // MARK: OCI image layout
 
     static func oci(_ catalog: ArchiveCatalog, source: String, platforms: PlatformChoice) throws -> ImportPlan {
-        let index = try decode(OCIIndex.self, try catalog.document("index.json"), what: "index.json", source: source)
+        let index = try decode(OCIIndex.self, try catalog.document("index.json"), what: "index.json", source: source,
+                               present: try catalog.resolve("index.json") != nil)
         var plan = ImportPlan(format: "oci", images: [], blobs: [:])
         for entry in index.manifests {
             var image = Image(names: [], target: entry, indexes: [], manifests: [], skippedPlatforms: [],
@@ -130,7 +138,7 @@ public struct ImportPlan: Sendable {
         let present = try catalog.resolve(path) != nil
         if MediaType.isIndex(mediaType) {
             guard present else { throw KctrError("\(source): index \(d.digest) is missing from the archive", hint: "the archive is incomplete: export it again") }
-            let index = try decode(OCIIndex.self, try catalog.document(path), what: "index \(d.digest)", source: source)
+            let index = try decode(OCIIndex.self, try catalog.document(path), what: "index \(d.digest)", source: source, present: true)
             image.indexes.append(d)
             plan.blobs[path] = Blob(path: path, digest: d.digest, size: d.size)
             for child in index.manifests {
@@ -152,7 +160,7 @@ public struct ImportPlan: Sendable {
         guard present else {
             throw KctrError("\(source): manifest \(d.digest) is missing from the archive", hint: "the archive is incomplete: export it again")
         }
-        let manifest = try decode(OCIManifest.self, try catalog.document(path), what: "manifest \(d.digest)", source: source)
+        let manifest = try decode(OCIManifest.self, try catalog.document(path), what: "manifest \(d.digest)", source: source, present: true)
         let configPath = try blobPath(manifest.config.digest)
         let config = try decode(OCIImageConfig.self, try catalog.document(configPath), what: "config \(manifest.config.digest)", source: source)
         var blobs = [Blob(path: path, digest: d.digest, size: d.size),
@@ -185,7 +193,8 @@ public struct ImportPlan: Sendable {
     }
 
     static func docker(_ catalog: ArchiveCatalog, source: String) throws -> ImportPlan {
-        let entries = try decode([DockerManifest].self, try catalog.document("manifest.json"), what: "manifest.json", source: source)
+        let entries = try decode([DockerManifest].self, try catalog.document("manifest.json"), what: "manifest.json", source: source,
+                                 present: try catalog.resolve("manifest.json") != nil)
         var plan = ImportPlan(format: "docker", images: [], blobs: [:])
         for entry in entries {
             let configBytes = try catalog.document(entry.Config)
