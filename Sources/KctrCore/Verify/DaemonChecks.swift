@@ -364,7 +364,8 @@ public enum DaemonChecks {
         return out
     }
 
-    static func filesystem(_ ctx: VerifyContext, snapshotter: String) -> CheckResult {
+    /// `mountinfo`: where the mounts are read from (tests pass a fixture).
+    static func filesystem(_ ctx: VerifyContext, snapshotter: String, mountinfo: String = "/proc/self/mountinfo") -> CheckResult {
         let g = VerifyGroup.snapshotter
         let id = "snapshotter.filesystem", title = "filesystem supports the snapshotter"
         guard snapshotter == "overlayfs" else {
@@ -396,7 +397,7 @@ public enum DaemonChecks {
                                evidence: evidence.joined(separator: "; "))
         }
         let dir = [root + "/io.containerd.snapshotter.v1.overlayfs", root].first { FileManager.default.fileExists(atPath: $0) }
-        guard let dir, let fs = filesystemType(dir) else {
+        guard let dir, let fs = filesystemType(dir, mountinfo: mountinfo) else {
             return CheckResult(id: id, group: g, title: title, status: .pass,
                                found: notes.joined(separator: "; ") + "; \(root) is not visible here (filesystem not checked)",
                                evidence: (evidence + ["containerd root \(root)"]).joined(separator: "; "))
@@ -414,8 +415,9 @@ public enum DaemonChecks {
                 return CheckResult(id: id, group: g, title: title, status: .pass, found: notes.joined(separator: "; "),
                                    evidence: evidence.joined(separator: "; "))
             }
-            let r = runBinary(xfsInfo, ["\(mountPoint(dir) ?? dir)"])
-            evidence.append("xfs_info \(mountPoint(dir) ?? dir): \(r.output.contains("ftype=1") ? "ftype=1" : r.output.contains("ftype=0") ? "ftype=0" : "no ftype")")
+            let point = mountPoint(dir, mountinfo: mountinfo) ?? dir
+            let r = runBinary(xfsInfo, [point])
+            evidence.append("xfs_info \(point): \(r.output.contains("ftype=1") ? "ftype=1" : r.output.contains("ftype=0") ? "ftype=0" : "no ftype")")
             if r.output.contains("ftype=0") {
                 return CheckResult(id: id, group: g, title: title, status: .fail,
                                    found: "\(dir) is on xfs formatted with ftype=0: overlayfs needs d_type (ftype=1); layers show wrong or missing files",
@@ -443,12 +445,12 @@ public enum DaemonChecks {
 
     /// The filesystem type of the mount holding `path` (as this process sees it), and its mount point,
     /// from /proc/self/mountinfo (symlinks in `path` resolved first).
-    static func filesystemType(_ path: String) -> String? { mount(path)?.type }
+    static func filesystemType(_ path: String, mountinfo: String = "/proc/self/mountinfo") -> String? { mount(path, mountinfo: mountinfo)?.type }
 
-    static func mountPoint(_ path: String) -> String? { mount(path)?.point }
+    static func mountPoint(_ path: String, mountinfo: String = "/proc/self/mountinfo") -> String? { mount(path, mountinfo: mountinfo)?.point }
 
-    static func mount(_ path: String) -> (point: String, type: String)? {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
+    static func mount(_ path: String, mountinfo: String = "/proc/self/mountinfo") -> (point: String, type: String)? {
+        guard let text = try? String(contentsOfFile: mountinfo, encoding: .utf8) else { return nil }
         let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
         var best: (point: String, type: String)?
         for line in text.split(separator: "\n") {
@@ -487,6 +489,18 @@ public enum DaemonChecks {
         async let sandboxesCall = sandboxImages(session)
         let criImage = try? await criImageCall
         let record = try? await recordCall
+        var resolved: ImageCatalog.Resolved?
+        if let record { resolved = await ImageCatalog(session: session).resolve(record.target, snapshotter: snapshotter) }
+        return pauseResults(ctx, image: image, snapshotter: snapshotter, criImage: criImage, record: record,
+                            resolved: resolved, sandboxes: await sandboxesCall)
+    }
+
+    /// The pause checks from the fetched facts: CRI's ImageStatus, the k8s.io
+    /// image record, its resolution (nil when there is no record) and the sandboxes.
+    static func pauseResults(_ ctx: VerifyContext, image: String, snapshotter: String, criImage: CRIImage?, record: ImageRecord?,
+                             resolved: ImageCatalog.Resolved?, sandboxes: Listing) -> [CheckResult] {
+        let g = VerifyGroup.pause
+        let normalized = ImageReference.parse(image)?.description ?? image
         let fixPull = "on air-gapped nodes: kctr import pause.tar (a tar of \(image) saved where a registry is reachable); otherwise crictl pull \(image)"
         let configKey = "sandbox_image in [plugins.\"io.containerd.grpc.v1.cri\"] of \(ctx.paths.containerdConfig)"
         var out: [CheckResult] = []
@@ -507,8 +521,8 @@ public enum DaemonChecks {
         }
 
         // unpacked
-        if let record {
-            let r = await ImageCatalog(session: session).resolve(record.target, snapshotter: snapshotter)
+        if record != nil {
+            let r = resolved ?? ImageCatalog.Resolved(problem: "not resolved")
             let ev = "Images.Get(\(normalized)) -> config rootfs.diff_ids -> chain ID \(r.chainID ?? "?"); Snapshots.Stat(\(snapshotter), chain ID)"
             if r.unpacked {
                 out.append(CheckResult(id: "pause.unpacked", group: g, title: "sandbox image unpacked", status: .pass,
@@ -552,7 +566,7 @@ public enum DaemonChecks {
 
         // in-use
         let inUseEvidence = "runtime.v1.RuntimeService/ListPodSandbox; PodSandboxStatus(verbose) info.image"
-        switch await sandboxesCall {
+        switch sandboxes {
         case .failure(let message):
             out.append(CheckResult(id: "pause.in-use", group: g, title: "sandboxes use the sandbox image", status: .skip,
                                    found: "cannot list sandboxes: \(message)", evidence: inUseEvidence))
