@@ -90,9 +90,9 @@ enum GlobalArguments {
 
     static func hoist(_ args: [String]) -> [String] {
         var result = hoistLeading(args)
-        // crictl's habit: `ps -a` lists all containers (ctr's -a, the address, comes before the command).
+        // crictl's habit: `ps -a` (and `stats -a`) covers all containers (ctr's -a, the address, comes before the command).
         let second = result.dropFirst().first ?? "ls"
-        let isPs = result.first == "ps"
+        let isPs = result.first == "ps" || result.first == "stats"
             || (result.first == "containers" && (["ls", "ps", "list"].contains(second) || second.hasPrefix("-")))
         if isPs {
             var seenDash = false

@@ -56,6 +56,7 @@ final class GlobalArgumentsTests: XCTestCase {
         XCTAssertEqual(hoist(["ps", "-a"]), ["ps", "--all"])
         XCTAssertEqual(hoist(["-a", "/s", "ps", "-a", "-q"]), ["ps", "--all", "-q", "--address", "/s"])
         XCTAssertEqual(hoist(["containers", "-a"]), ["containers", "--all"])
+        XCTAssertEqual(hoist(["stats", "-a"]), ["stats", "--all"])
         XCTAssertEqual(hoist(["images", "ls", "-a", "/s"]), ["images", "ls", "-a", "/s"])
     }
 }
