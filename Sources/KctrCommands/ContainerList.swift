@@ -42,17 +42,11 @@ struct ContainerList: AsyncParsableCommand {
         f.latest = latest
         f.last = last
         let rows = try await Workloads(session: session).containers(f, details: !output.quiet)
-        if output.quiet {
-            Console.out(rows.map { $0.id + "\n" }.joined())
-        } else if let doc = try Render.document(rows, as: output.format) {
-            Console.out(doc)
-        } else {
-            let now = Date().timeIntervalSince1970
-            Console.out(Render.table(Self.headers, rows.map {
-                [output.noTrunc ? $0.id : String($0.id.prefix(13)), $0.image, Age.describe(now - Double($0.created) / 1e9),
-                 $0.state, $0.name, "\($0.attempt)", output.noTrunc ? $0.podID : String($0.podID.prefix(13)),
-                 $0.podNamespace.isEmpty ? $0.podName : "\($0.podNamespace)/\($0.podName)", $0.pid.map { $0 > 0 ? "\($0)" : "-" } ?? "-"]
-            }))
+        let now = Date().timeIntervalSince1970
+        try output.render(rows, id: \.id, headers: Self.headers) {
+            [output.shortID($0.id), $0.image, Age.describe(now - Double($0.created) / 1e9),
+             $0.state, $0.name, "\($0.attempt)", output.shortID($0.podID),
+             $0.podNamespace.isEmpty ? $0.podName : "\($0.podNamespace)/\($0.podName)", $0.pid.map { $0 > 0 ? "\($0)" : "-" } ?? "-"]
         }
     }
 }

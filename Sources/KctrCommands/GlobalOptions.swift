@@ -60,6 +60,22 @@ struct OutputOptions: ParsableArguments {
     var format: OutputFormat { output.format }
 }
 
+extension OutputOptions {
+    /// The one way lists print: `-q` the IDs, json/yaml the rows, table the cells.
+    func render<T: Encodable>(_ rows: [T], id: (T) -> String, headers: [String], cells: (T) -> [String]) throws {
+        if quiet {
+            Console.out(rows.map { id($0) + "\n" }.joined())
+        } else if let doc = try Render.document(rows, as: format) {
+            Console.out(doc)
+        } else {
+            Console.out(Render.table(headers, rows.map(cells)))
+        }
+    }
+
+    /// crictl's 13-character IDs, unless --no-trunc.
+    func shortID(_ id: String) -> String { noTrunc ? id : String(id.prefix(13)) }
+}
+
 enum OutputFormatArgument: String, ExpressibleByArgument, CaseIterable {
     case table, json, yaml
     var format: OutputFormat {

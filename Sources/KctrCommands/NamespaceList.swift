@@ -10,14 +10,8 @@ struct NamespaceList: AsyncParsableCommand {
     func run() async throws {
         let session = try global.session()
         let namespaces = try await session.namespaces()
-        if output.quiet {
-            Console.out(namespaces.map { $0.name + "\n" }.joined())
-        } else if let doc = try Render.document(namespaces, as: output.format) {
-            Console.out(doc)
-        } else {
-            Console.out(Render.table(["NAME", "LABELS"], namespaces.map { ns in
-                [ns.name, ns.labels.isEmpty ? "-" : ns.labels.keys.sorted().map { "\($0)=\(ns.labels[$0] ?? "")" }.joined(separator: ",")]
-            }))
+        try output.render(namespaces, id: \.name, headers: ["NAME", "LABELS"]) { ns in
+            [ns.name, ns.labels.isEmpty ? "-" : ns.labels.keys.sorted().map { "\($0)=\(ns.labels[$0] ?? "")" }.joined(separator: ",")]
         }
     }
 }

@@ -13,14 +13,8 @@ struct PluginList: AsyncParsableCommand {
     func run() async throws {
         let session = try global.session()
         let plugins = try await session.plugins(filters: filters)
-        if output.quiet {
-            Console.out(plugins.map { "\($0.type).\($0.id)\n" }.joined())
-        } else if let doc = try Render.document(plugins, as: output.format) {
-            Console.out(doc)
-        } else {
-            Console.out(Render.table(["TYPE", "ID", "PLATFORMS", "STATUS", "ERROR"], plugins.map {
-                [$0.type, $0.id, $0.platforms.isEmpty ? "-" : $0.platforms.joined(separator: ","), $0.status, $0.initError ?? "-"]
-            }))
+        try output.render(plugins, id: { "\($0.type).\($0.id)" }, headers: ["TYPE", "ID", "PLATFORMS", "STATUS", "ERROR"]) {
+            [$0.type, $0.id, $0.platforms.isEmpty ? "-" : $0.platforms.joined(separator: ","), $0.status, $0.initError ?? "-"]
         }
     }
 }

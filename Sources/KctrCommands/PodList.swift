@@ -37,17 +37,11 @@ struct PodList: AsyncParsableCommand {
         f.latest = latest
         f.last = last
         let rows = try await Workloads(session: session).pods(f, details: !output.quiet)
-        if output.quiet {
-            Console.out(rows.map { $0.id + "\n" }.joined())
-        } else if let doc = try Render.document(rows, as: output.format) {
-            Console.out(doc)
-        } else {
-            let now = Date().timeIntervalSince1970
-            Console.out(Render.table(Self.headers, rows.map {
-                [output.noTrunc ? $0.id : String($0.id.prefix(13)), Age.describe(now - Double($0.created) / 1e9), $0.state,
-                 $0.name, $0.namespace, "\($0.attempt)", $0.runtimeHandler.isEmpty ? "(default)" : $0.runtimeHandler,
-                 $0.sandboxImage ?? "-"]
-            }))
+        let now = Date().timeIntervalSince1970
+        try output.render(rows, id: \.id, headers: Self.headers) {
+            [output.shortID($0.id), Age.describe(now - Double($0.created) / 1e9), $0.state,
+             $0.name, $0.namespace, "\($0.attempt)", $0.runtimeHandler.isEmpty ? "(default)" : $0.runtimeHandler,
+             $0.sandboxImage ?? "-"]
         }
     }
 }
