@@ -171,6 +171,8 @@ enum ArchiveFixtures {
         case missingBlob = "missing-blob"
         /// index.json is `{not json`.
         case badIndex = "bad-index"
+        /// index.json padded with whitespace to 5 MiB, past the 4 MiB kctr reads as metadata.
+        case oversizedIndex = "oversized-index"
         /// index.json names the manifest with the media type application/vnd.example.unknown.v1+json.
         case badMediaType = "bad-media-type"
         /// index.json without annotations: no name for the image.
@@ -327,6 +329,10 @@ enum ArchiveFixtures {
     elif kind == "bad-index":
         files, _, _ = pause_layout()
         files["index.json"] = b"{not json"
+        write_tar(out, ordered(files))
+    elif kind == "oversized-index":
+        files, _, _ = pause_layout()
+        files["index.json"] = files["index.json"] + b" " * (5 << 20)
         write_tar(out, ordered(files))
     elif kind == "bad-media-type":
         files, entry, _ = pause_layout()

@@ -77,6 +77,10 @@ final class BadArchiveTests: XCTestCase {
         try assertRefused(.badIndex, ["index.json is not valid JSON"])
     }
 
+    func testOversizedIndexJSON() throws {
+        try assertRefused(.oversizedIndex, ["index.json is not a JSON document of at most 4 MiB"])
+    }
+
     func testUnsupportedMediaType() throws {
         try assertRefused(.badMediaType, ["unsupported media type application/vnd.example.unknown.v1+json"])
     }
