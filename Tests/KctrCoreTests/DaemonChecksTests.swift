@@ -709,3 +709,27 @@ final class DaemonChecksTests: XCTestCase {
         XCTAssertNil(DaemonChecks.shimBinary(""))
     }
 }
+
+final class SandboxImageSourceTests: XCTestCase {
+    func context(version: String, running: String?, config: String?) -> VerifyContext {
+        var ctx = VerifyContext(paths: VerifyPaths(), endpoint: Endpoint(path: "/x.sock", source: "default"))
+        ctx.version = DaemonVersion(version: version, revision: "")
+        var cfg: [String: JSONValue] = [:]
+        if let running { cfg["sandboxImage"] = .string(running) }
+        ctx.running = RuntimeConfigView(configJSON: .object(cfg))
+        if let config {
+            ctx.containerdConfig = .object(["plugins": .object(["io.containerd.cri.v1.images": .object([
+                "pinned_images": .object(["sandbox": .string(config)])])])])
+        }
+        return ctx
+    }
+
+    func testTheDaemonsOwnWordFirstThenConfigThenTheDefault() {
+        XCTAssertEqual(DaemonChecks.sandboxImage(context(version: "1.6.20", running: "registry.k8s.io/pause:3.9", config: nil)),
+                       "registry.k8s.io/pause:3.9")
+        XCTAssertNil(DaemonChecks.sandboxImage(context(version: "1.6.20", running: nil, config: "x/pause:1")))
+        XCTAssertEqual(DaemonChecks.sandboxImage(context(version: "2.0.1", running: nil, config: "registry.local/pause:3.10")),
+                       "registry.local/pause:3.10")
+        XCTAssertEqual(DaemonChecks.sandboxImage(context(version: "v2.1.0", running: nil, config: nil)), "registry.k8s.io/pause:3.10")
+    }
+}

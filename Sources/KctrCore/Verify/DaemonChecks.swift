@@ -466,6 +466,19 @@ public enum DaemonChecks {
 
     // MARK: pause
 
+    /// containerd 2.x's default sandbox image (1.6/1.7 report theirs in the CRI status).
+    static let containerd2SandboxDefault = "registry.k8s.io/pause:3.10"
+
+    /// The sandbox image the daemon uses: from the CRI status (1.6/1.7); on 2.x, which does not
+    /// report it there, from config.toml's `[plugins."io.containerd.cri.v1.images".pinned_images]
+    /// sandbox`, else 2.x's default.
+    static func sandboxImage(_ ctx: VerifyContext) -> String? {
+        if let image = ctx.running?.sandboxImage, !image.isEmpty { return image }
+        guard let version = ctx.version?.version, version.hasPrefix("2.") || version.hasPrefix("v2.") else { return nil }
+        let configured = ctx.containerdConfig?["plugins"]?["io.containerd.cri.v1.images"]?["pinned_images"]?["sandbox"]?.string
+        return configured ?? containerd2SandboxDefault
+    }
+
     public static func pause(_ ctx: VerifyContext) async -> [CheckResult] {
         let g = VerifyGroup.pause
         guard let session = ctx.session else {
@@ -474,7 +487,7 @@ public enum DaemonChecks {
                     skipped("pause.pinned", g, "sandbox image pinned", evidence: "runtime.v1.ImageService/ImageStatus"),
                     skipped("pause.in-use", g, "sandboxes use the sandbox image", evidence: "runtime.v1.RuntimeService/ListPodSandbox")]
         }
-        guard let running = ctx.running, let image = running.sandboxImage, !image.isEmpty else {
+        guard let running = ctx.running, let image = sandboxImage(ctx), !image.isEmpty else {
             let why = "CRI is not serving (see daemon.cri-plugin)"
             return [skipped("pause.present", g, "sandbox image present", why: why, evidence: "runtime.v1.ImageService/ImageStatus"),
                     skipped("pause.unpacked", g, "sandbox image unpacked", why: why, evidence: "Snapshots.Stat"),
