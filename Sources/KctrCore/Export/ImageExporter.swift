@@ -205,13 +205,14 @@ struct ArchiveSink: Sendable {
             try writer.addDirectory("blobs")
             try writer.addDirectory("blobs/sha256")
             var total: Int64 = 0
+            let overall = TransferProgress(total: blobs.reduce(0) { $0 + $1.descriptor.size }, report: progress)
             for blob in blobs {
                 try control.check()
                 let path = try ImportPlan.blobPath(blob.descriptor.digest)
                 if let bytes = blob.bytes {
                     try writer.addFile(path, bytes: bytes)
                 } else {
-                    try stream(blob.descriptor, to: writer, path: path, api: api, session: session, progress: progress, control: control)
+                    try stream(blob.descriptor, to: writer, path: path, api: api, session: session, overall: overall, control: control)
                 }
                 total += blob.descriptor.size
             }
@@ -229,7 +230,7 @@ struct ArchiveSink: Sendable {
     }
 
     private func stream(_ d: OCIDescriptor, to writer: ArchiveWriter, path: String, api: ContainerdAPI, session: Session,
-                        progress: (@Sendable (String) -> Void)?, control: UploadControl) throws {
+                        overall: TransferProgress, control: UploadControl) throws {
         let reader: KctrRPC.ContentReader
         do {
             reader = try blocking(control) { try await api.contentReader(digest: d.digest) }
@@ -250,7 +251,7 @@ struct ArchiveSink: Sendable {
                 hasher.update(data: chunk)
                 try chunk.withUnsafeBytes { try write($0) }
                 done += Int64(chunk.count)
-                progress?("\(Digest.short(d.digest)): \(done >> 20)/\(d.size >> 20) MiB")
+                overall.advance(Int64(chunk.count), blob: Digest.short(d.digest), done: done, size: d.size)
             }
         }
         let computed = Digest.string(hasher.finalize())

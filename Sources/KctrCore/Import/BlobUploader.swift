@@ -38,6 +38,7 @@ struct BlobUploader: Sendable {
 
     private func uploadAll(archive: String, blobs: [String: ImportPlan.Blob], control: UploadControl) throws -> UploadResult {
         var result = UploadResult()
+        let overall = TransferProgress(total: blobs.values.reduce(0) { $0 + $1.size }, report: progress)
         let reader = try ArchiveCatalog.open(archive)
         while let info = try ArchiveCatalog.next(reader, path: archive) {
             let name = ArchiveCatalog.normalize(info.path)
@@ -47,7 +48,8 @@ struct BlobUploader: Sendable {
                 throw KctrError("\(archive): blob \(expected) is \(info.size) bytes in the archive but its descriptor says \(blob.size)",
                                 hint: "the archive is corrupt: export it again")
             }
-            let done = try uploadOne(reader: reader, archive: archive, path: name, blob: blob, size: info.size, control: control)
+            let done = try uploadOne(reader: reader, archive: archive, path: name, blob: blob, size: info.size, control: control,
+                                     overall: overall)
             result.blobs[name] = done.blob
             if done.existed { result.present += 1 } else { result.written += 1; result.bytes += info.size }
         }
@@ -59,7 +61,7 @@ struct BlobUploader: Sendable {
     }
 
     private func uploadOne(reader: ArchiveReader, archive: String, path: String, blob: ImportPlan.Blob, size: Int64,
-                           control: UploadControl) throws -> (blob: UploadedBlob, existed: Bool) {
+                           control: UploadControl, overall: TransferProgress) throws -> (blob: UploadedBlob, existed: Bool) {
         let expected = blob.digest ?? ""
         let ref = StaleImports.name("\(Digest.short(expected.isEmpty ? path : expected))")
         let api = self.api
@@ -97,7 +99,7 @@ struct BlobUploader: Sendable {
                     let full = buffer
                     buffer.removeAll(keepingCapacity: true)
                     try send(full)
-                    progress?("\(Digest.short(expected.isEmpty ? path : expected)): \(sent >> 20)/\(size >> 20) MiB")
+                    overall.advance(Int64(full.count), blob: Digest.short(expected.isEmpty ? path : expected), done: sent, size: size)
                 }
             }
             if existed { return (UploadedBlob(digest: expected, size: size, magic: blob.magic), true) }
@@ -134,6 +136,24 @@ struct BlobUploader: Sendable {
         } catch {
             throw session.explain(error, doing: "writing manifest \(digest)")
         }
+    }
+}
+
+/// Progress lines for bulk transfers: the blob's bytes and the whole run's.
+final class TransferProgress: @unchecked Sendable {
+    // @unchecked: advanced by the one transfer thread.
+    let total: Int64
+    private var done: Int64 = 0
+    private let report: (@Sendable (String) -> Void)?
+
+    init(total: Int64, report: (@Sendable (String) -> Void)?) {
+        self.total = total
+        self.report = report
+    }
+
+    func advance(_ bytes: Int64, blob: String, done blobDone: Int64, size: Int64) {
+        done += bytes
+        report?("\(blob): \(blobDone >> 20)/\(size >> 20) MiB, overall \(done >> 20)/\(total >> 20) MiB")
     }
 }
 
