@@ -131,7 +131,7 @@ struct BlobUploader: Sendable {
                                                      expected: digest, total: Int64(bytes.count))
             try await writer.write(bytes)
             _ = try await writer.commit(labels: [:])
-        } catch let e as RPCError where e.code == .alreadyExists {
+        } catch where error.code == .alreadyExists {
             return
         } catch {
             throw session.explain(error, doing: "writing manifest \(digest)")

@@ -221,7 +221,7 @@ public struct ImageImporter: Sendable {
                                  target: Descriptor(mediaType: target.mediaType ?? "", digest: target.digest, size: target.size))
         do {
             _ = try await api.createImage(record)
-        } catch let e as RPCError where e.code == .alreadyExists {
+        } catch where error.code == .alreadyExists {
             do {
                 _ = try await api.updateImage(record, fields: ["target"] + labels.keys.sorted().map { "labels.\($0)" })
             } catch {
