@@ -485,6 +485,17 @@ private struct TOMLParser {
         _ = try newline()
     }
 
+    /// At a closing `"""` (or `'''`): consumes it and returns true. Up to two more
+    /// quotes before it belong to the content (`"""a"""""` is `a""`).
+    mutating func closesMultiline(_ q: UInt8, into out: inout [UInt8]) -> Bool {
+        guard peek() == q, peek(1) == q, peek(2) == q else { return false }
+        var extra = 0
+        while extra < 2, peek(3 + extra) == q { extra += 1 }
+        out.append(contentsOf: Array(repeating: q, count: extra))
+        pos += 3 + extra
+        return true
+    }
+
     mutating func multilineBasicString() throws -> String {
         let startLine = line
         pos += 3
@@ -494,14 +505,7 @@ private struct TOMLParser {
             guard let b = peek() else {
                 throw error("expected '\"\"\"' to close the multi-line string started on line \(startLine)", line: startLine)
             }
-            if b == Self.quote, peek(1) == Self.quote, peek(2) == Self.quote {
-                // Up to two more quotes belong to the content: """a"""""
-                var extra = 0
-                while extra < 2, peek(3 + extra) == Self.quote { extra += 1 }
-                out.append(contentsOf: Array(repeating: Self.quote, count: extra))
-                pos += 3 + extra
-                break
-            }
+            if closesMultiline(Self.quote, into: &out) { break }
             if try newline() { out.append(Self.lf); continue }
             if b == Self.backslash {
                 // Line-ending backslash: trims whitespace and newlines up to the next content.
@@ -535,13 +539,7 @@ private struct TOMLParser {
             guard let b = peek() else {
                 throw error("expected \"'''\" to close the multi-line literal string started on line \(startLine)", line: startLine)
             }
-            if b == Self.apostrophe, peek(1) == Self.apostrophe, peek(2) == Self.apostrophe {
-                var extra = 0
-                while extra < 2, peek(3 + extra) == Self.apostrophe { extra += 1 }
-                out.append(contentsOf: Array(repeating: Self.apostrophe, count: extra))
-                pos += 3 + extra
-                break
-            }
+            if closesMultiline(Self.apostrophe, into: &out) { break }
             if try newline() { out.append(Self.lf); continue }
             try checkControl(b, in: "a multi-line literal string")
             out.append(b)
