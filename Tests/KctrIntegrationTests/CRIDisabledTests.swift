@@ -41,4 +41,14 @@ final class CRIDisabledTests: XCTestCase {
         XCTAssertExit(plugins, 0)
         XCTAssertFalse(plugins.lines.contains("io.containerd.grpc.v1.cri"), plugins.stdout)
     }
+
+    func testPodsAndContainersSayCRIIsDisabled() throws {
+        let lab = try Self.shared.get()
+        for command in [["pods"], ["ps"], ["inspectp", "abc"], ["logs", "abc"]] {
+            let r = lab.kctr(command)
+            XCTAssertExit(r, 1)
+            XCTAssertTrue(r.stderr.contains("the CRI plugin is not serving"), "\(command): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("disabled_plugins"), "\(command): \(r.stderr)")
+        }
+    }
 }

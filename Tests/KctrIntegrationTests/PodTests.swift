@@ -196,6 +196,14 @@ final class PodTests: XCTestCase {
         XCTAssertTrue(previous.stderr.contains("has no previous attempt kept"), previous.stderr)
         XCTAssertExit(lab.kctr(["logs", "--stream", "both", Self.containerID]), 64)
         XCTAssertExit(lab.kctr(["logs", "--since", "yesterday", Self.containerID]), 64)
+        // The log file gone (or never written): kctr names the path and why.
+        let path = lab.base + "/pod-logs/app/0.log"
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".aside")
+        let missing = lab.kctr(["logs", Self.containerID])
+        try FileManager.default.moveItem(atPath: path + ".aside", toPath: path)
+        XCTAssertExit(missing, 1)
+        XCTAssertTrue(missing.stderr.contains("cannot read the log of container \(Self.containerID.prefix(13)) at \(path): no such file"),
+                      missing.stderr)
         let unknown = lab.kctr(["logs", "zzzz"])
         XCTAssertExit(unknown, 1)
         XCTAssertTrue(unknown.stderr.contains("no container with ID zzzz"), unknown.stderr)
