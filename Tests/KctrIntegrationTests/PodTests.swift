@@ -8,20 +8,21 @@ final class PodTests: XCTestCase {
     nonisolated(unsafe) static var podID = ""
     nonisolated(unsafe) static var containerID = ""
     nonisolated(unsafe) static var printerID = ""
+    nonisolated(unsafe) static var secondAttemptID = ""
 
     static let shared = SharedLab { lab in
         // Imported by kctr: the pods below prove CRI can run what kctr imports.
         let r = lab.kctr(["import", try TestImages.path("all.oci.tar")])
         guard r.status == 0 else { throw SetupError("kctr import failed: \(r.stderr)") }
-        (podID, containerID, printerID) = try startPod(socket: lab.socket, logDir: lab.base + "/pod-logs")
+        (podID, containerID, printerID, secondAttemptID) = try startPod(socket: lab.socket, logDir: lab.base + "/pod-logs")
     }
 
     override class func tearDown() { shared.stop() }
 
-    static func startPod(socket: String, logDir: String) throws -> (String, String, String) {
+    static func startPod(socket: String, logDir: String) throws -> (String, String, String, String) {
         try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
         let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: Result<(String, String, String), Error> = .failure(SetupError("not run"))
+        nonisolated(unsafe) var result: Result<(String, String, String, String), Error> = .failure(SetupError("not run"))
         Task {
             do {
                 let channel = try RPCChannel(target: "unix://\(socket)")
@@ -57,7 +58,14 @@ final class PodTests: XCTestCase {
                 ])
                 let pid = try await cri.createContainer(podSandboxID: pod, config: printer, sandboxConfig: sandbox)
                 try await cri.startContainer(id: pid)
-                result = .success((pod, cid, pid))
+                // The kubelet's restart: the same container name, attempt 1, its own log file.
+                var second = printer
+                second["metadata"] = .message(Proto(["name": .string("printer"), "attempt": .uint(1)]))
+                second["command"] = .strings(["sh", "-c", "echo second-attempt; exit 3"])
+                second["log_path"] = .string("printer/1.log")
+                let sid = try await cri.createContainer(podSandboxID: pod, config: second, sandboxConfig: sandbox)
+                try await cri.startContainer(id: sid)
+                result = .success((pod, cid, pid, sid))
             } catch {
                 result = .failure(error)
             }
@@ -122,7 +130,7 @@ final class PodTests: XCTestCase {
         XCTAssertEqual(lab.kctr(["containers", "ls", "-q", "--name", "^app$"]).lines, [Self.containerID])
         XCTAssertEqual(lab.kctr(["ps", "-q", "--name", "app", "--pod", String(Self.podID.prefix(6))]).lines, [Self.containerID])
         XCTAssertEqual(lab.kctr(["ps", "-q", "--name", "app", "--image", "busybox"]).lines, [Self.containerID])
-        XCTAssertEqual(Set(lab.kctr(["ps", "-a", "-q"]).lines), Set([Self.containerID, Self.printerID]))
+        XCTAssertEqual(Set(lab.kctr(["ps", "-a", "-q"]).lines), Set([Self.containerID, Self.printerID, Self.secondAttemptID]))
         let table = lab.kctr(["ps"])
         XCTAssertTrue(table.stdout.contains("shop/web-1"), table.stdout)
         XCTAssertTrue(table.stdout.contains("\(pid)"), table.stdout)
@@ -140,7 +148,7 @@ final class PodTests: XCTestCase {
             XCTAssertEqual(info["image"] as? String, "registry.k8s.io/pause:3.9")
             XCTAssertGreaterThan(info["pid"] as? Int ?? 0, 0)
             let containers = try XCTUnwrap(items.first?["containers"] as? [[String: Any]])
-            XCTAssertEqual(Set(containers.compactMap { $0["id"] as? String }), Set([Self.containerID, Self.printerID]))
+            XCTAssertEqual(Set(containers.compactMap { $0["id"] as? String }), Set([Self.containerID, Self.printerID, Self.secondAttemptID]))
         }
         let c = lab.kctr(["inspect", String(Self.containerID.prefix(8))])
         XCTAssertExit(c, 0)
@@ -187,6 +195,26 @@ final class PodTests: XCTestCase {
         XCTAssertTrue(follow.lines.contains(String(repeating: "0", count: 19_999) + "7"), "\(follow.lines.map(\.count))")
         XCTAssertEqual(lab.kctr(["logs", "--tail", "1", Self.printerID]).stdout, "last\n")
         XCTAssertEqual(lab.kctr(["logs", "--tail", "0", Self.printerID]).stdout, "")
+    }
+
+    func testRestartedContainerAndPreviousLogs() throws {
+        let lab = try Self.shared.get()
+        // Wait for the second attempt to exit with its code.
+        var rows: [[String: Any]] = []
+        for _ in 0..<100 {
+            rows = (try? json(lab.kctr(["ps", "-a", "--name", "^printer$", "-o", "json"])) as? [[String: Any]]) ?? []
+            if rows.first(where: { $0["id"] as? String == Self.secondAttemptID })?["state"] as? String == "Exited" { break }
+            usleep(100_000)
+        }
+        let second = try XCTUnwrap(rows.first { $0["id"] as? String == Self.secondAttemptID })
+        XCTAssertEqual(second["attempt"] as? Int, 1)
+        XCTAssertEqual(second["state"] as? String, "Exited")
+        let inspected = try XCTUnwrap(try json(lab.kctr(["inspect", Self.secondAttemptID])) as? [[String: Any]])
+        XCTAssertEqual((inspected.first?["status"] as? [String: Any])?["exitCode"] as? Int, 3)
+        XCTAssertEqual(lab.kctr(["logs", Self.secondAttemptID]).stdout, "second-attempt\n")
+        let previous = lab.kctr(["logs", "--previous", Self.secondAttemptID], timeout: 30)
+        XCTAssertExit(previous, 0)
+        XCTAssertEqual(previous.lines.first, "one")
     }
 
     func testLogErrorsNameThePath() throws {
