@@ -83,6 +83,18 @@ public struct Workloads: Sendable {
         }
     }
 
+    /// A status read of something just listed: NotFound means it went away in between.
+    private func status<T>(of what: String, id: String, list: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let e as RPCError where e.code == .notFound {
+            throw KctrError("\(what) \(id.prefix(13)) was removed while kctr was reading it (\(e.message))",
+                            hint: "list what exists now with `\(list)`")
+        } catch {
+            throw session.explain(error, doing: "reading \(what) \(id.prefix(13))")
+        }
+    }
+
     public func pods(_ f: PodFilter, details: Bool) async throws -> [PodRow] {
         var items = try await cri("listing pod sandboxes") { try await session.cri.listPodSandboxes() }
         let nameRE = try f.name.map { try Workloads.regex($0, flag: "--name") }
@@ -179,7 +191,7 @@ public struct Workloads: Sendable {
     public func inspectPod(_ prefix: String) async throws -> JSONValue {
         let ids = try await cri("listing pod sandboxes") { try await session.cri.listPodSandboxes() }.map(\.id)
         let id = try Workloads.unique(prefix, ids, what: "pod sandbox", list: "kctr pods -q")
-        async let statusCall = cri("reading pod sandbox \(id)") { try await session.cri.podSandboxStatus(id: id, verbose: true) }
+        async let statusCall = status(of: "pod sandbox", id: id, list: "kctr pods") { try await session.cri.podSandboxStatus(id: id, verbose: true) }
         async let containersCall = cri("listing the containers of \(id)") { try await session.cri.listContainers(podSandboxID: id) }
         let status = try await statusCall
         let containers = try await containersCall
@@ -197,7 +209,7 @@ public struct Workloads: Sendable {
     public func inspectContainer(_ prefix: String) async throws -> JSONValue {
         let ids = try await cri("listing containers") { try await session.cri.listContainers() }.map(\.id)
         let id = try Workloads.unique(prefix, ids, what: "container", list: "kctr ps -a -q")
-        let status = try await cri("reading container \(id)") { try await session.cri.containerStatus(id: id, verbose: true) }
+        let status = try await status(of: "container", id: id, list: "kctr ps -a") { try await session.cri.containerStatus(id: id, verbose: true) }
         return .object([
             "status": ProtoJSON.value(status.status),
             "info": .object(status.info.mapValues(JSONValue.parse)),
