@@ -9,15 +9,24 @@ struct StaleImports: Sendable {
 
     static let prefix = "kctr-import-"
 
-    /// `kctr-import-<pid>-<random>-<what>`: the pid tells a live import from a dead one.
+    /// `kctr-import-<pid namespace>-<pid>-<random>-<what>`: the pid tells a live
+    /// import from a dead one, within the same pid namespace only (a kctr in
+    /// another container has pids this process cannot see).
     static func name(_ what: String) -> String {
-        "\(prefix)\(getpid())-\(UUID().uuidString.prefix(8).lowercased())-\(what)"
+        "\(prefix)\(pidNamespace)-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())-\(what)"
     }
 
-    static func isStale(_ name: String) -> Bool {
-        guard name.hasPrefix(prefix) else { return false }
-        let rest = name.dropFirst(prefix.count)
-        guard let pidText = rest.split(separator: "-").first, let pid = Int32(pidText), pid > 0 else { return false }
+    /// The inode of /proc/self/ns/pid ("0" when unknown: then nothing is ever judged stale).
+    static let pidNamespace: String = {
+        var st = stat()
+        guard stat("/proc/self/ns/pid", &st) == 0 else { return "0" }
+        return String(st.st_ino)
+    }()
+
+    static func isStale(_ name: String, namespace: String = pidNamespace) -> Bool {
+        guard name.hasPrefix(prefix), namespace != "0" else { return false }
+        let parts = name.dropFirst(prefix.count).split(separator: "-")
+        guard parts.count >= 2, String(parts[0]) == namespace, let pid = Int32(parts[1]), pid > 0 else { return false }
         if pid == getpid() { return false }
         return kill(pid, 0) != 0 && errno == ESRCH
     }
