@@ -9,41 +9,11 @@ final class PodNetworkTests: XCTestCase {
     func runPod(_ lab: Lab, network: Bool, command: [String]) throws -> (pod: String, container: String) {
         let imported = lab.kctr(["import", try TestImages.path("all.oci.tar")])
         guard imported.status == 0 else { throw SetupError("kctr import failed: \(imported.stderr)") }
-        let socket = lab.socket, logDir = lab.base + "/pod-logs"
-        try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: Result<(String, String), Error> = .failure(SetupError("not run"))
-        Task {
-            do {
-                let channel = try RPCChannel(target: "unix://\(socket)")
-                let cri = CRIAPI(RPCClient(channel: channel, options: CallOptions(timeoutMilliseconds: 60_000)))
-                var sandbox = Proto([
-                    "metadata": .message(Proto(["name": .string("net-1"), "uid": .string("uid-net-1"), "namespace": .string("shop")])),
-                    "log_directory": .string(logDir),
-                    "labels": .map(["io.kubernetes.pod.name": "net-1", "io.kubernetes.pod.namespace": "shop"]),
-                ])
-                if !network {
-                    sandbox["linux"] = .message(Proto(["security_context": .message(Proto([
-                        "namespace_options": .message(Proto(["network": .enumeration(2)])),
-                    ]))]))
-                }
-                let pod = try await cri.runPodSandbox(config: sandbox)
-                let container = Proto([
-                    "metadata": .message(Proto(["name": .string("c")])),
-                    "image": .message(Proto(["image": .string("docker.io/library/busybox:kctr-test")])),
-                    "command": .strings(command),
-                    "log_path": .string("c/0.log"),
-                ])
-                let cid = try await cri.createContainer(podSandboxID: pod, config: container, sandboxConfig: sandbox)
-                try await cri.startContainer(id: cid)
-                result = .success((pod, cid))
-            } catch {
-                result = .failure(error)
-            }
-            done.signal()
-        }
-        done.wait()
-        return try result.get()
+        let (pod, ids) = try PodFixture.start(socket: lab.socket,
+                                              pod: PodSpec(name: "net-1", logDir: lab.base + "/pod-logs", hostNetwork: !network),
+                                              containers: [ContainerSpec(name: "c", command: command)])
+        guard let id = ids.first else { throw SetupError("no container started") }
+        return (pod, id)
     }
 
     func testPodOnABridgeNetworkHasAnIP() throws {

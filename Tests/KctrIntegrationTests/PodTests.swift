@@ -20,59 +20,16 @@ final class PodTests: XCTestCase {
     override class func tearDown() { shared.stop() }
 
     static func startPod(socket: String, logDir: String) throws -> (String, String, String, String) {
-        try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: Result<(String, String, String, String), Error> = .failure(SetupError("not run"))
-        Task {
-            do {
-                let channel = try RPCChannel(target: "unix://\(socket)")
-                let cri = CRIAPI(RPCClient(channel: channel, options: CallOptions(timeoutMilliseconds: 60_000)))
-                let sandbox = Proto([
-                    "metadata": .message(Proto(["name": .string("web-1"), "uid": .string("uid-web-1"),
-                                                "namespace": .string("shop"), "attempt": .uint(0)])),
-                    "log_directory": .string(logDir),
-                    "labels": .map(["app": "web", "io.kubernetes.pod.name": "web-1", "io.kubernetes.pod.namespace": "shop"]),
-                    "linux": .message(Proto(["security_context": .message(Proto([
-                        "namespace_options": .message(Proto(["network": .enumeration(2)])),
-                    ]))])),
-                ])
-                let pod = try await cri.runPodSandbox(config: sandbox)
-                let container = Proto([
-                    "metadata": .message(Proto(["name": .string("app")])),
-                    "image": .message(Proto(["image": .string("docker.io/library/busybox:kctr-test")])),
-                    "command": .strings(["sh", "-c", "echo to-stdout; echo to-stderr >&2; exec sleep 3600"]),
-                    "log_path": .string("app/0.log"),
-                    "labels": .map(["io.kubernetes.pod.name": "web-1", "io.kubernetes.pod.namespace": "shop",
-                                    "io.kubernetes.container.name": "app"]),
-                ])
-                let cid = try await cri.createContainer(podSandboxID: pod, config: container, sandboxConfig: sandbox)
-                try await cri.startContainer(id: cid)
-                // A second container that prints a long line in pieces and exits after a moment.
-                let printer = Proto([
-                    "metadata": .message(Proto(["name": .string("printer")])),
-                    "image": .message(Proto(["image": .string("docker.io/library/busybox:kctr-test")])),
-                    "command": .strings(["sh", "-c", "echo one; echo two; printf '%020000d\\n' 7; sleep 2; echo last"]),
-                    "log_path": .string("printer/0.log"),
-                    "labels": .map(["io.kubernetes.pod.name": "web-1", "io.kubernetes.pod.namespace": "shop",
-                                    "io.kubernetes.container.name": "printer"]),
-                ])
-                let pid = try await cri.createContainer(podSandboxID: pod, config: printer, sandboxConfig: sandbox)
-                try await cri.startContainer(id: pid)
-                // The kubelet's restart: the same container name, attempt 1, its own log file.
-                var second = printer
-                second["metadata"] = .message(Proto(["name": .string("printer"), "attempt": .uint(1)]))
-                second["command"] = .strings(["sh", "-c", "echo second-attempt; exit 3"])
-                second["log_path"] = .string("printer/1.log")
-                let sid = try await cri.createContainer(podSandboxID: pod, config: second, sandboxConfig: sandbox)
-                try await cri.startContainer(id: sid)
-                result = .success((pod, cid, pid, sid))
-            } catch {
-                result = .failure(error)
-            }
-            done.signal()
-        }
-        done.wait()
-        return try result.get()
+        let printer = ["sh", "-c", "echo one; echo two; printf '%020000d\\n' 7; sleep 2; echo last"]
+        let (pod, ids) = try PodFixture.start(socket: socket, pod: PodSpec(name: "web-1", logDir: logDir, labels: ["app": "web"]), containers: [
+            ContainerSpec(name: "app", command: ["sh", "-c", "echo to-stdout; echo to-stderr >&2; exec sleep 3600"]),
+            // Prints a long line in pieces and exits after a moment.
+            ContainerSpec(name: "printer", command: printer),
+            // The kubelet's restart: the same container name, attempt 1, its own log file.
+            ContainerSpec(name: "printer", command: ["sh", "-c", "echo second-attempt; exit 3"], attempt: 1),
+        ])
+        guard ids.count == 3 else { throw SetupError("expected 3 containers, got \(ids.count)") }
+        return (pod, ids[0], ids[1], ids[2])
     }
 
     func json(_ r: Run) throws -> Any {

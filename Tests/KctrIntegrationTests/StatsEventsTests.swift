@@ -15,43 +15,12 @@ final class StatsEventsTests: XCTestCase {
 
     override class func tearDown() { shared.stop() }
 
-    /// A host-network sandbox and one busybox container (as PodTests starts them).
+    /// A host-network sandbox and one busybox container.
     static func startPod(socket: String, logDir: String) throws -> (String, String) {
-        try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: Result<(String, String), Error> = .failure(SetupError("not run"))
-        Task {
-            do {
-                let channel = try RPCChannel(target: "unix://\(socket)")
-                let cri = CRIAPI(RPCClient(channel: channel, options: CallOptions(timeoutMilliseconds: 60_000)))
-                let sandbox = Proto([
-                    "metadata": .message(Proto(["name": .string("stats-1"), "uid": .string("uid-stats-1"),
-                                                "namespace": .string("shop"), "attempt": .uint(0)])),
-                    "log_directory": .string(logDir),
-                    "labels": .map(["app": "stats", "io.kubernetes.pod.name": "stats-1", "io.kubernetes.pod.namespace": "shop"]),
-                    "linux": .message(Proto(["security_context": .message(Proto([
-                        "namespace_options": .message(Proto(["network": .enumeration(2)])),
-                    ]))])),
-                ])
-                let pod = try await cri.runPodSandbox(config: sandbox)
-                let container = Proto([
-                    "metadata": .message(Proto(["name": .string("app")])),
-                    "image": .message(Proto(["image": .string("docker.io/library/busybox:kctr-test")])),
-                    "command": .strings(["sh", "-c", "echo started; exec sleep 3600"]),
-                    "log_path": .string("app/0.log"),
-                    "labels": .map(["io.kubernetes.pod.name": "stats-1", "io.kubernetes.pod.namespace": "shop",
-                                    "io.kubernetes.container.name": "app"]),
-                ])
-                let cid = try await cri.createContainer(podSandboxID: pod, config: container, sandboxConfig: sandbox)
-                try await cri.startContainer(id: cid)
-                result = .success((pod, cid))
-            } catch {
-                result = .failure(error)
-            }
-            done.signal()
-        }
-        done.wait()
-        return try result.get()
+        let (pod, ids) = try PodFixture.start(socket: socket, pod: PodSpec(name: "stats-1", logDir: logDir, labels: ["app": "stats"]),
+                                              containers: [ContainerSpec(name: "app", command: ["sh", "-c", "echo started; exec sleep 3600"])])
+        guard let id = ids.first else { throw SetupError("no container started") }
+        return (pod, id)
     }
 
     func json(_ r: Run) throws -> Any {

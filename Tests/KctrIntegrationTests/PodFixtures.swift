@@ -1,0 +1,71 @@
+import Foundation
+import KctrRPC
+import XCTest
+
+/// A pod the tests start through the RPC layer, as the kubelet would: a
+/// sandbox (host network or CNI) and busybox containers with the kubelet's labels.
+struct PodSpec {
+    var name: String
+    var namespace = "shop"
+    var logDir: String
+    var hostNetwork = true
+    var labels: [String: String] = [:]
+}
+
+struct ContainerSpec {
+    var name: String
+    var command: [String]
+    var attempt: UInt64 = 0
+    var image = "docker.io/library/busybox:kctr-test"
+
+    /// The kubelet's layout: `<name>/<attempt>.log` under the pod's log directory.
+    var logPath: String { "\(name)/\(attempt).log" }
+}
+
+enum PodFixture {
+    /// Runs the sandbox, then creates and starts each container in order. Returns their IDs.
+    static func start(socket: String, pod: PodSpec, containers: [ContainerSpec]) throws -> (pod: String, containers: [String]) {
+        try FileManager.default.createDirectory(atPath: pod.logDir, withIntermediateDirectories: true)
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: Result<(String, [String]), Error> = .failure(SetupError("not run"))
+        Task {
+            do {
+                let channel = try RPCChannel(target: "unix://\(socket)")
+                let cri = CRIAPI(RPCClient(channel: channel, options: CallOptions(timeoutMilliseconds: 60_000)))
+                let kubelet = ["io.kubernetes.pod.name": pod.name, "io.kubernetes.pod.namespace": pod.namespace]
+                var sandbox = Proto([
+                    "metadata": .message(Proto(["name": .string(pod.name), "uid": .string("uid-\(pod.name)"),
+                                                "namespace": .string(pod.namespace), "attempt": .uint(0)])),
+                    "log_directory": .string(pod.logDir),
+                    "labels": .map(pod.labels.merging(kubelet) { a, _ in a }),
+                ])
+                if pod.hostNetwork {
+                    sandbox["linux"] = .message(Proto(["security_context": .message(Proto([
+                        "namespace_options": .message(Proto(["network": .enumeration(2)])),
+                    ]))]))
+                }
+                let podID = try await cri.runPodSandbox(config: sandbox)
+                var ids: [String] = []
+                for c in containers {
+                    let config = Proto([
+                        "metadata": .message(Proto(["name": .string(c.name), "attempt": .uint(c.attempt)])),
+                        "image": .message(Proto(["image": .string(c.image)])),
+                        "command": .strings(c.command),
+                        "log_path": .string(c.logPath),
+                        "labels": .map(kubelet.merging(["io.kubernetes.container.name": c.name]) { a, _ in a }),
+                    ])
+                    let id = try await cri.createContainer(podSandboxID: podID, config: config, sandboxConfig: sandbox)
+                    try await cri.startContainer(id: id)
+                    ids.append(id)
+                }
+                result = .success((podID, ids))
+            } catch {
+                result = .failure(error)
+            }
+            done.signal()
+        }
+        done.wait()
+        let (podID, ids) = try result.get()
+        return (podID, ids)
+    }
+}
