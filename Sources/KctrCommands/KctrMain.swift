@@ -38,6 +38,7 @@ public enum KctrMain {
     }
 
     static func fail(_ error: Error) -> Never {
+        let error = KctrError.unexplained(error) ?? error
         switch error {
         case let e as KctrError:
             Console.err("kctr: \(e)\n")

@@ -23,3 +23,11 @@ public struct KctrError: Error, Sendable, Equatable, CustomStringConvertible {
         KctrError(message, hint: hint, exitCode: 64)
     }
 }
+
+extension KctrError {
+    /// A failed call that no layer translated: which call failed, and how to see more.
+    public static func unexplained(_ error: Error) -> KctrError? {
+        guard let e = error as? RPCError else { return nil }
+        return KctrError("\(e)", hint: "rerun with --debug to see each call and its status")
+    }
+}

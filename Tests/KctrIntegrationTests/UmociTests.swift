@@ -42,4 +42,36 @@ final class UmociTests: XCTestCase {
         XCTAssertExit(run, 0)
         XCTAssertEqual(run.stdout, "from-umoci\n")
     }
+
+    /// `docker save <image id>` writes no RepoTags: --digests still names it (after
+    /// the digest of the manifest kctr builds), and without it the message says so.
+    func testUntaggedDockerSaveWithDigests() throws {
+        let lab = try Lab()
+        defer { lab.stop() }
+        let out = lab.base + "-untagged.tar"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let script = """
+        import json, sys, tarfile, io
+        src, dst = sys.argv[1], sys.argv[2]
+        with tarfile.open(src) as a, tarfile.open(dst, "w") as b:
+            for m in a.getmembers():
+                data = a.extractfile(m).read() if m.isfile() else None
+                if m.name == "manifest.json":
+                    doc = json.loads(data)
+                    for e in doc: e["RepoTags"] = None
+                    data = json.dumps(doc).encode()
+                    m.size = len(data)
+                b.addfile(m, io.BytesIO(data) if data is not None else None)
+        """
+        XCTAssertExit(runProcess(["/usr/bin/python3", "-c", script, try TestImages.path("busybox.docker.tar"), out]), 0)
+        let unnamed = lab.kctr(["-n", "dk", "import", out])
+        XCTAssertExit(unnamed, 1)
+        XCTAssertTrue(unnamed.stderr.contains("--digests"), unnamed.stderr)
+        let named = lab.kctr(["-n", "dk", "import", "--digests", out])
+        XCTAssertExit(named, 0)
+        let names = lab.ctr(["images", "ls", "-q"], namespace: "dk").lines
+        XCTAssertEqual(names.count, 1, "\(names)")
+        XCTAssertTrue(names.first?.range(of: "^import-[0-9-]+@sha256:[0-9a-f]{64}$", options: .regularExpression) != nil, "\(names)")
+        XCTAssertTrue(named.stdout.contains("overlayfs"), named.stdout)
+    }
 }

@@ -57,7 +57,7 @@ public struct ImageImporter: Sendable {
         var plan = try ImportPlan.make(catalog, source: path, platforms: options.platforms)
         var notImported: [String] = []
         try name(&plan, options: options, notImported: &notImported)
-        guard plan.images.contains(where: { !$0.names.isEmpty }) else {
+        guard plan.images.contains(where: { !$0.names.isEmpty || $0.digestNamePrefix != nil }) else {
             throw KctrError("\(path): no image to import: \(notImported.joined(separator: "; "))",
                             hint: "name the image with --name REF, or import unnamed images under digest names with --digests")
         }
@@ -120,6 +120,8 @@ public struct ImageImporter: Sendable {
             let id = plan.images[i].target?.digest ?? plan.images[i].dockerConfig?.digest ?? "?"
             if options.digestNames, let target = plan.images[i].target {
                 plan.images[i].names = ["import-\(day)@\(target.digest)"]
+            } else if options.digestNames, plan.images[i].dockerConfig != nil {
+                plan.images[i].digestNamePrefix = "import-\(day)@"
             } else {
                 notImported.append("unnamed image \(id)")
             }
@@ -131,7 +133,7 @@ public struct ImageImporter: Sendable {
     private func importLeased(path: String, plan: ImportPlan, api: ContainerdAPI, snapshotter: String,
                               options: ImportOptions, isK8s: Bool, notImported: [String]) async throws -> ImportReport {
         var plan = plan
-        let wanted = Set(plan.images.filter { !$0.names.isEmpty }.flatMap { image -> [String] in
+        let wanted = Set(plan.images.filter { !$0.names.isEmpty || $0.digestNamePrefix != nil }.flatMap { image -> [String] in
             var paths = image.dockerLayerPaths
             if let c = image.dockerConfig, let p = plan.blobs.first(where: { $0.value.digest == c.digest })?.key { paths.append(p) }
             return paths
@@ -142,8 +144,11 @@ public struct ImageImporter: Sendable {
             .upload(archive: path, blobs: needed)
 
         // docker save: build a schema 2 manifest per image now that layer digests are known.
-        for i in plan.images.indices where plan.format == "docker" && !plan.images[i].names.isEmpty {
+        for i in plan.images.indices where plan.format == "docker" && (!plan.images[i].names.isEmpty || plan.images[i].digestNamePrefix != nil) {
             try await buildDockerManifest(&plan.images[i], upload: upload, api: api)
+            if let prefix = plan.images[i].digestNamePrefix, let target = plan.images[i].target {
+                plan.images[i].names = [prefix + target.digest]
+            }
         }
         var report = ImportReport(images: [], notImported: notImported, blobsWritten: upload.written,
                                   blobsPresent: upload.present, bytesWritten: upload.bytes)

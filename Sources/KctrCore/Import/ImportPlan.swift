@@ -24,6 +24,9 @@ public struct ImportPlan: Sendable {
         /// docker-save: layer paths in order, digests known after upload.
         public var dockerLayerPaths: [String]
         public var dockerConfig: OCIDescriptor?
+        /// `--digests` on a docker-save image with no tag: "import-<date>@", completed with
+        /// the manifest digest once kctr has built the manifest.
+        public var digestNamePrefix: String? = nil
     }
 
     /// A blob to stream from the archive: its path and, when the archive
