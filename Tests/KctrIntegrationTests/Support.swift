@@ -92,7 +92,13 @@ final class Lab {
         }
     }
 
+    /// Stops the daemon; with KCTR_KEEP_LAB=1 it is left running for a look
+    /// (stop it with `scripts/containerd-lab down BASE`).
     func stop() {
+        if ProcessInfo.processInfo.environment["KCTR_KEEP_LAB"] == "1" {
+            FileHandle.standardError.write(Data("kept lab: \(base)\n".utf8))
+            return
+        }
         _ = runProcess([Paths.lab, "down", base], timeout: 60)
     }
 

@@ -82,11 +82,8 @@ public struct ImageExporter: Sendable {
         let manifestJSON = Array(try JSONSerialization.data(withJSONObject: docker, options: [.sortedKeys, .withoutEscapingSlashes]))
 
         let writer = ArchiveSink(output: output)
-        let (count, bytes) = try await writer.write(blobs: blobs, extra: [
-            ("oci-layout", Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8)),
-            ("index.json", indexJSON),
-            ("manifest.json", manifestJSON),
-        ], api: session.containerd, session: session, progress: progress)
+        let (count, bytes) = try await writer.write(blobs: blobs, trailer: [("index.json", indexJSON), ("manifest.json", manifestJSON)],
+                                                    api: session.containerd, session: session, progress: progress)
         return ExportReport(output: output, images: selected.map {
             ExportedImage(name: $0.name, digest: $0.top.digest, platforms: $0.platforms, skippedPlatforms: $0.skipped)
         }, blobs: count, bytes: bytes)
@@ -189,19 +186,23 @@ public struct ImageExporter: Sendable {
 struct ArchiveSink: Sendable {
     let output: String
 
-    func write(blobs: [ImageExporter.Blob], extra: [(String, [UInt8])], api: ContainerdAPI, session: Session,
+    static let ociLayout = Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8)
+
+    /// Writes `oci-layout`, the blobs, then the `trailer` files (index.json and manifest.json,
+    /// last so that a reader knows every blob is there once it sees them).
+    func write(blobs: [ImageExporter.Blob], trailer: [(String, [UInt8])], api: ContainerdAPI, session: Session,
                progress: (@Sendable (String) -> Void)?) async throws -> (Int, Int64) {
         try await onOwnThread(named: "kctr-export") { control in
-            try self.writeSync(blobs: blobs, extra: extra, api: api, session: session, progress: progress, control: control)
+            try self.writeSync(blobs: blobs, trailer: trailer, api: api, session: session, progress: progress, control: control)
         }
     }
 
-    private func writeSync(blobs: [ImageExporter.Blob], extra: [(String, [UInt8])], api: ContainerdAPI, session: Session,
+    private func writeSync(blobs: [ImageExporter.Blob], trailer: [(String, [UInt8])], api: ContainerdAPI, session: Session,
                            progress: (@Sendable (String) -> Void)?, control: UploadControl) throws -> (Int, Int64) {
         let temp = output == "-" ? nil : try TempFile(beside: output)
         do {
             let writer = try ArchiveWriter(fileDescriptor: temp?.fd ?? 1)
-            try writer.addFile("oci-layout", bytes: extra[0].1)
+            try writer.addFile("oci-layout", bytes: Self.ociLayout)
             try writer.addDirectory("blobs")
             try writer.addDirectory("blobs/sha256")
             var total: Int64 = 0
@@ -216,7 +217,7 @@ struct ArchiveSink: Sendable {
                 }
                 total += blob.descriptor.size
             }
-            for (name, bytes) in extra.dropFirst() { try writer.addFile(name, bytes: bytes) }
+            for (name, bytes) in trailer { try writer.addFile(name, bytes: bytes) }
             try writer.finish()
             try temp?.commit()
             return (blobs.count, total)
