@@ -20,6 +20,7 @@
 #include "containerd/services/leases/v1/leases.pb-c.h"
 #include "containerd/services/namespaces/v1/namespaces.pb-c.h"
 #include "containerd/services/snapshots/v1/snapshots.pb-c.h"
+#include "containerd/services/tasks/v1/tasks.pb-c.h"
 #include "containerd/services/version/v1/version.pb-c.h"
 #include "google/rpc/status.pb-c.h"
 #include "runtime/v1/api.pb-c.h"
@@ -33,6 +34,7 @@ static const ProtobufCServiceDescriptor *const kctr_services[] = {
     &containerd__services__leases__v1__leases__descriptor,
     &containerd__services__namespaces__v1__namespaces__descriptor,
     &containerd__services__snapshots__v1__snapshots__descriptor,
+    &containerd__services__tasks__v1__tasks__descriptor,
     &containerd__services__version__v1__version__descriptor,
     &runtime__v1__image_service__descriptor,
     &runtime__v1__runtime_service__descriptor,

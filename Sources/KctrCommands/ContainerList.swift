@@ -19,7 +19,14 @@ struct ContainerList: AsyncParsableCommand {
     @Flag(name: [.short, .long], help: "Only the most recently created container.") var latest = false
     @Option(help: "Only the N most recently created containers.") var last: Int?
 
-    static let headers = ["CONTAINER", "IMAGE", "CREATED", "STATE", "NAME", "ATTEMPT", "POD ID", "POD", "PID"]
+    static let headers = ["CONTAINER", "IMAGE", "CREATED", "STATE", "NAME", "ATTEMPT", "POD ID", "POD", "PID", "TASK"]
+
+    /// containerd's view of the process: its status, with the exit code once stopped.
+    static func task(_ row: ContainerRow) -> String {
+        guard let status = row.taskStatus else { return "-" }
+        if let code = row.taskExitStatus { return "\(status) (\(code))" }
+        return status
+    }
 
     func validate() throws {
         if let state, !["created", "running", "exited", "unknown"].contains(state.lowercased()) {
@@ -46,7 +53,7 @@ struct ContainerList: AsyncParsableCommand {
         try output.render(rows, id: \.id, headers: Self.headers) {
             [output.shortID($0.id), $0.image, Age.describe(now - Double($0.created) / 1e9),
              $0.state, $0.name, "\($0.attempt)", output.shortID($0.podID),
-             $0.podNamespace.isEmpty ? $0.podName : "\($0.podNamespace)/\($0.podName)", $0.pid.map { $0 > 0 ? "\($0)" : "-" } ?? "-"]
+             $0.podNamespace.isEmpty ? $0.podName : "\($0.podNamespace)/\($0.podName)", $0.pid.map { $0 > 0 ? "\($0)" : "-" } ?? "-", Self.task($0)]
         }
     }
 }

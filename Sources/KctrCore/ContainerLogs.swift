@@ -117,10 +117,22 @@ final class LogFile: @unchecked Sendable {
             let why = err == ENOENT ? "no such file (the container may have been removed, or its log rotated away)"
                 : err == EACCES ? "permission denied" : String(cString: strerror(err))
             throw KctrError("cannot read the log of container \(container.prefix(13)) at \(path): \(why)",
-                            hint: err == EACCES ? "run kctr as root" : "check `kctr inspect \(container.prefix(13))` for its log path")
+                            hint: err == EACCES
+                                ? "kctr reads the log file directly: run it as root (with CAP_DAC_OVERRIDE) and check the file's mode with `ls -l \(path)`"
+                                : "check `kctr inspect \(container.prefix(13))` for its log path")
         }
         var st = stat()
-        fstat(fd, &st)
+        guard fstat(fd, &st) == 0 else {
+            let why = String(cString: strerror(errno))
+            close(fd)
+            throw KctrError("cannot read the log of container \(container.prefix(13)) at \(path): \(why)",
+                            hint: "check the file with `ls -l \(path)`")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw KctrError("cannot read the log of container \(container.prefix(13)) at \(path): not a regular file",
+                            hint: "the runtime writes the log there; check `ls -ld \(path)` and `kctr inspect \(container.prefix(13))`")
+        }
         return (FileHandle(fileDescriptor: fd, closeOnDealloc: true), UInt64(st.st_ino))
     }
 

@@ -32,8 +32,12 @@ public struct ContainerRow: Codable, Sendable, Equatable {
     public var podID: String
     public var podName: String
     public var podNamespace: String
-    /// The task's PID (0 when not running).
+    /// The containerd task's PID (nil when the container has no task).
     public var pid: Int?
+    /// The containerd task's status (created, running, stopped, paused, pausing, unknown); nil without a task.
+    public var taskStatus: String?
+    /// The task's exit status once it stopped.
+    public var taskExitStatus: Int?
     public var labels: [String: String]
 }
 
@@ -71,6 +75,9 @@ public struct Workloads: Sendable {
 
     public init(session: Session) { self.session = session }
 
+    /// The containerd namespace the CRI plugin keeps pods and containers in.
+    public static let criNamespace = "k8s.io"
+
     static func iso(_ ns: Int64) -> String {
         ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(ns) / 1e9))
     }
@@ -85,6 +92,7 @@ public struct Workloads: Sendable {
 
     /// A status read of something just listed: NotFound means it went away in between.
     private func status<T>(of what: String, id: String, list: String, _ body: () async throws -> T) async throws -> T {
+        await Workloads.testGate()
         do {
             return try await body()
         } catch let e as RPCError where e.code == .notFound {
@@ -159,21 +167,14 @@ public struct Workloads: Sendable {
         items.sort { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
         if f.latest { items = Array(items.prefix(1)) }
         if let n = f.last { items = Array(items.prefix(n)) }
-        var pids: [String: Int] = [:]
+        var tasks: [String: TaskRecord] = [:]
         if details {
-            pids = await withTaskGroup(of: (String, Int?).self) { group in
-                for c in items {
-                    group.addTask {
-                        let status = try? await session.cri.containerStatus(id: c.id, verbose: true)
-                        let info = status?.info["info"].map(JSONValue.parse)
-                        if case .number(let n)? = info?["pid"] { return (c.id, Int(n)) }
-                        return (c.id, nil)
-                    }
-                }
-                var out: [String: Int] = [:]
-                for await (id, pid) in group { if let pid { out[id] = pid } }
-                return out
+            // One listing of containerd's tasks in CRI's namespace: the process and its status as the
+            // runtime sees it, next to CRI's state.
+            let listed = try await cri("listing containerd's tasks in k8s.io") {
+                try await session.containerd.namespaced(Workloads.criNamespace).tasks()
             }
+            for t in listed { tasks[t.containerID] = t }
         }
         return items.map { c in
             let pod = podByID[c.podSandboxID]
@@ -183,7 +184,10 @@ public struct Workloads: Sendable {
                 createdAt: Workloads.iso(c.createdAt), created: c.createdAt, podID: c.podSandboxID,
                 podName: c.labels["io.kubernetes.pod.name"] ?? pod?.name ?? "",
                 podNamespace: c.labels["io.kubernetes.pod.namespace"] ?? pod?.namespace ?? "",
-                pid: pids[c.id], labels: c.labels)
+                pid: tasks[c.id].map { Int($0.pid) },
+                taskStatus: tasks[c.id]?.status,
+                taskExitStatus: tasks[c.id].flatMap { $0.status == "stopped" ? Int($0.exitStatus) : nil },
+                labels: c.labels)
         }
     }
 
@@ -214,6 +218,17 @@ public struct Workloads: Sendable {
             "status": ProtoJSON.value(status.status),
             "info": .object(status.info.mapValues(JSONValue.parse)),
         ])
+    }
+
+    /// Test hook for the race between listing (resolving an ID prefix) and reading the status: with
+    /// `KCTR_TEST_STATUS_GATE=PATH`, kctr creates `PATH.listed` once it has listed, then waits (at most 10 s)
+    /// until `PATH` exists, so that a test can remove the pod or container in between, deterministically.
+    static func testGate() async {
+        guard let gate = ProcessInfo.processInfo.environment["KCTR_TEST_STATUS_GATE"], !gate.isEmpty else { return }
+        FileManager.default.createFile(atPath: gate + ".listed", contents: nil)
+        for _ in 0..<500 where !FileManager.default.fileExists(atPath: gate) {
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
     }
 
     /// The one ID starting with `prefix`.

@@ -14,6 +14,7 @@ public struct ContainerdAPI: Sendable {
         static let leases = "containerd.services.leases.v1.Leases"
         static let diff = "containerd.services.diff.v1.Diff"
         static let events = "containerd.services.events.v1.Events"
+        static let tasks = "containerd.services.tasks.v1.Tasks"
     }
 
     /// The same API with `containerd-namespace` set.
@@ -88,5 +89,11 @@ public struct ContainerdAPI: Sendable {
         } catch where error.code == .notFound {
             return nil
         }
+    }
+
+    /// The namespace's tasks (one per running or stopped container process).
+    public func tasks(filter: String = "") async throws(RPCError) -> [TaskRecord] {
+        let r = try await rpc.unary(RPCMethod(Service.tasks, "List"), Proto(["filter": .string(filter)]))
+        return r.messages("tasks").map(TaskRecord.init)
     }
 }

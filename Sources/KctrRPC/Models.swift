@@ -173,3 +173,38 @@ public struct CRIImage: Sendable, Equatable, Codable {
         pinned = p.bool("pinned")
     }
 }
+
+/// A containerd task (the container's init process) as the tasks service lists it.
+public struct TaskRecord: Sendable, Equatable {
+    public var containerID: String
+    public var pid: UInt32
+    /// containerd's words: created, running, stopped, paused, pausing, unknown.
+    public var status: String
+    public var exitStatus: UInt32
+
+    public init(containerID: String, pid: UInt32, status: String, exitStatus: UInt32) {
+        self.containerID = containerID
+        self.pid = pid
+        self.status = status
+        self.exitStatus = exitStatus
+    }
+
+    init(_ p: Proto) {
+        // containerd fills `id` with the task's (= the container's) ID and leaves `container_id` empty.
+        containerID = p.string("container_id").isEmpty ? p.string("id") : p.string("container_id")
+        pid = UInt32(clamping: p.uint("pid"))
+        status = TaskRecord.statusName(p.enumValue("status"))
+        exitStatus = UInt32(clamping: p.uint("exit_status"))
+    }
+
+    public static func statusName(_ v: Int32) -> String {
+        switch v {
+        case 1: "created"
+        case 2: "running"
+        case 3: "stopped"
+        case 4: "paused"
+        case 5: "pausing"
+        default: "unknown"
+        }
+    }
+}

@@ -26,46 +26,68 @@ enum PodFixture {
     /// Runs the sandbox, then creates and starts each container in order. Returns their IDs.
     static func start(socket: String, pod: PodSpec, containers: [ContainerSpec]) throws -> (pod: String, containers: [String]) {
         try FileManager.default.createDirectory(atPath: pod.logDir, withIntermediateDirectories: true)
+        return try withCRI(socket: socket) { cri in
+            let kubelet = ["io.kubernetes.pod.name": pod.name, "io.kubernetes.pod.namespace": pod.namespace]
+            var sandbox = Proto([
+                "metadata": .message(Proto(["name": .string(pod.name), "uid": .string("uid-\(pod.name)"),
+                                            "namespace": .string(pod.namespace), "attempt": .uint(0)])),
+                "log_directory": .string(pod.logDir),
+                "labels": .map(pod.labels.merging(kubelet) { a, _ in a }),
+            ])
+            if pod.hostNetwork {
+                sandbox["linux"] = .message(Proto(["security_context": .message(Proto([
+                    "namespace_options": .message(Proto(["network": .enumeration(2)])),
+                ]))]))
+            }
+            let podID = try await cri.runPodSandbox(config: sandbox)
+            var ids: [String] = []
+            for c in containers {
+                let config = Proto([
+                    "metadata": .message(Proto(["name": .string(c.name), "attempt": .uint(c.attempt)])),
+                    "image": .message(Proto(["image": .string(c.image)])),
+                    "command": .strings(c.command),
+                    "log_path": .string(c.logPath),
+                    "labels": .map(kubelet.merging(["io.kubernetes.container.name": c.name]) { a, _ in a }),
+                ])
+                let id = try await cri.createContainer(podSandboxID: podID, config: config, sandboxConfig: sandbox)
+                try await cri.startContainer(id: id)
+                ids.append(id)
+            }
+            return (podID, ids)
+        }
+    }
+
+    /// Stops and removes a container, as the kubelet does when it deletes one.
+    static func removeContainer(socket: String, id: String) throws {
+        try withCRI(socket: socket) { cri in
+            try await cri.stopContainer(id: id, timeoutSeconds: 0)
+            try await cri.removeContainer(id: id)
+        }
+    }
+
+    /// Stops and removes a pod sandbox (and its containers).
+    static func removePod(socket: String, id: String) throws {
+        try withCRI(socket: socket) { cri in
+            try await cri.stopPodSandbox(id: id)
+            try await cri.removePodSandbox(id: id)
+        }
+    }
+
+    /// Runs `body` against the daemon's CRI API and waits for it.
+    static func withCRI<T: Sendable>(socket: String, _ body: @escaping @Sendable (CRIAPI) async throws -> T) throws -> T {
         let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: Result<(String, [String]), Error> = .failure(SetupError("not run"))
+        nonisolated(unsafe) var result: Result<T, Error> = .failure(SetupError("not run"))
         Task {
             do {
                 let channel = try RPCChannel(target: "unix://\(socket)")
                 let cri = CRIAPI(RPCClient(channel: channel, options: CallOptions(timeoutMilliseconds: 60_000)))
-                let kubelet = ["io.kubernetes.pod.name": pod.name, "io.kubernetes.pod.namespace": pod.namespace]
-                var sandbox = Proto([
-                    "metadata": .message(Proto(["name": .string(pod.name), "uid": .string("uid-\(pod.name)"),
-                                                "namespace": .string(pod.namespace), "attempt": .uint(0)])),
-                    "log_directory": .string(pod.logDir),
-                    "labels": .map(pod.labels.merging(kubelet) { a, _ in a }),
-                ])
-                if pod.hostNetwork {
-                    sandbox["linux"] = .message(Proto(["security_context": .message(Proto([
-                        "namespace_options": .message(Proto(["network": .enumeration(2)])),
-                    ]))]))
-                }
-                let podID = try await cri.runPodSandbox(config: sandbox)
-                var ids: [String] = []
-                for c in containers {
-                    let config = Proto([
-                        "metadata": .message(Proto(["name": .string(c.name), "attempt": .uint(c.attempt)])),
-                        "image": .message(Proto(["image": .string(c.image)])),
-                        "command": .strings(c.command),
-                        "log_path": .string(c.logPath),
-                        "labels": .map(kubelet.merging(["io.kubernetes.container.name": c.name]) { a, _ in a }),
-                    ])
-                    let id = try await cri.createContainer(podSandboxID: podID, config: config, sandboxConfig: sandbox)
-                    try await cri.startContainer(id: id)
-                    ids.append(id)
-                }
-                result = .success((podID, ids))
+                result = .success(try await body(cri))
             } catch {
                 result = .failure(error)
             }
             done.signal()
         }
         done.wait()
-        let (podID, ids) = try result.get()
-        return (podID, ids)
+        return try result.get()
     }
 }

@@ -93,6 +93,110 @@ final class PodTests: XCTestCase {
         XCTAssertTrue(table.stdout.contains("\(pid)"), table.stdout)
     }
 
+    /// The TASK column is containerd's own view of the process: it agrees with `ctr tasks ls` row by row.
+    func testPsShowsContainerdTaskStatusAsCtrDoes() throws {
+        let lab = try Self.shared.get()
+        // Let the printer containers finish, so that both views are read in a settled state.
+        var rows: [[String: Any]] = []
+        for _ in 0..<150 {
+            rows = (try? json(lab.kctr(["ps", "-a", "-o", "json"])) as? [[String: Any]]) ?? []
+            let printers = rows.filter { $0["name"] as? String == "printer" }
+            if printers.count == 2, printers.allSatisfy({ $0["state"] as? String == "Exited" }) { break }
+            usleep(100_000)
+        }
+        var ctrTasks: [String: (pid: Int, status: String)] = [:]
+        for line in lab.ctr(["tasks", "ls"]).lines.dropFirst() {
+            let f = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            if f.count >= 3, let pid = Int(f[1]) { ctrTasks[f[0]] = (pid, f[2].lowercased()) }
+        }
+        XCTAssertEqual(ctrTasks[Self.containerID]?.status, "running")
+        XCTAssertEqual(rows.count, 3, "\(rows)")
+        for row in rows {
+            let id = try XCTUnwrap(row["id"] as? String)
+            if let task = ctrTasks[id] {
+                XCTAssertEqual(row["pid"] as? Int, task.pid, id)
+                XCTAssertEqual(row["taskStatus"] as? String, task.status, id)
+            } else {
+                XCTAssertNil(row["taskStatus"], "kctr shows a task ctr does not list: \(row)")
+                XCTAssertNil(row["pid"], id)
+            }
+        }
+        let table = lab.kctr(["ps"])
+        let header = table.stdout.split(separator: "\n").first?.split(separator: " ", omittingEmptySubsequences: true) ?? []
+        XCTAssertEqual(header.suffix(2), ["PID", "TASK"], table.stdout)
+        XCTAssertTrue(table.stdout.contains(" running\n"), table.stdout)
+    }
+
+    /// A pod or container removed after kctr listed it (to resolve the ID) and before it read the status.
+    /// `KCTR_TEST_STATUS_GATE` holds kctr between the two calls, so the race is staged deterministically.
+    func testRemovedBetweenListingAndInspecting() throws {
+        let lab = try Self.shared.get()
+        let (pod, ids) = try PodFixture.start(socket: lab.socket, pod: PodSpec(name: "doomed-1", namespace: "race", logDir: lab.base + "/race-logs"),
+                                              containers: [ContainerSpec(name: "victim", command: ["sleep", "3600"])])
+        let container = try XCTUnwrap(ids.first)
+
+        let c = try raced(lab, ["inspect", String(container.prefix(10))], gate: lab.base + "/gate-container") {
+            try PodFixture.removeContainer(socket: lab.socket, id: container)
+        }
+        XCTAssertExit(c, 1)
+        XCTAssertTrue(c.stderr.contains("container \(container.prefix(13)) was removed while kctr was reading it"), c.stderr)
+        XCTAssertTrue(c.stderr.contains("list what exists now with `kctr ps -a`"), c.stderr)
+
+        let p = try raced(lab, ["inspectp", String(pod.prefix(10))], gate: lab.base + "/gate-pod") {
+            try PodFixture.removePod(socket: lab.socket, id: pod)
+        }
+        XCTAssertExit(p, 1)
+        XCTAssertTrue(p.stderr.contains("pod sandbox \(pod.prefix(13)) was removed while kctr was reading it"), p.stderr)
+        XCTAssertTrue(p.stderr.contains("list what exists now with `kctr pods`"), p.stderr)
+        // Both are really gone: ctr agrees.
+        let left = lab.ctr(["containers", "ls", "-q"]).lines
+        XCTAssertFalse(left.contains(container))
+        XCTAssertFalse(left.contains(pod))
+    }
+
+    /// Runs kctr until it has listed, runs `between`, then lets kctr read the status.
+    func raced(_ lab: Lab, _ args: [String], gate: String, between: () throws -> Void) throws -> Run {
+        nonisolated(unsafe) var run: Run?
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) let lab = lab
+        DispatchQueue.global().async {
+            run = lab.kctr(args, env: ["KCTR_TEST_STATUS_GATE": gate], timeout: 60)
+            done.signal()
+        }
+        var listed = false
+        for _ in 0..<1500 {
+            if FileManager.default.fileExists(atPath: gate + ".listed") { listed = true; break }
+            usleep(20_000)
+        }
+        guard listed else {
+            FileManager.default.createFile(atPath: gate, contents: nil)
+            done.wait()
+            throw SetupError("kctr never reached the gate: \(run?.stderr ?? "")")
+        }
+        try between()
+        FileManager.default.createFile(atPath: gate, contents: nil)
+        done.wait()
+        return try XCTUnwrap(run)
+    }
+
+    /// root without CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH (setpriv) meets a mode-000 log file: a real EACCES.
+    func testUnreadableLogFileSaysPermissionDeniedAndWhere() throws {
+        let lab = try Self.shared.get()
+        let path = lab.base + "/pod-logs/app/0.log"
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        let mode = try XCTUnwrap(attributes[.posixPermissions] as? Int)
+        XCTAssertEqual(chmod(path, 0), 0)
+        defer { chmod(path, mode_t(mode)) }
+        let r = runProcess(["/usr/bin/setpriv", "--inh-caps=-dac_override,-dac_read_search",
+                            "--bounding-set=-dac_override,-dac_read_search", "--",
+                            Paths.kctr, "--address", lab.socket, "logs", Self.containerID])
+        XCTAssertExit(r, 1)
+        XCTAssertTrue(r.stderr.contains("cannot read the log of container \(Self.containerID.prefix(13)) at \(path): permission denied"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("run it as root (with CAP_DAC_OVERRIDE)"), r.stderr)
+        // The same command with the capabilities reads it: the failure was the permission, nothing else.
+        XCTAssertExit(lab.kctr(["logs", Self.containerID]), 0)
+    }
+
     func testInspectPodAndContainerByPrefix() throws {
         let lab = try Self.shared.get()
         for command in [["inspectp"], ["pods", "inspect"]] {
