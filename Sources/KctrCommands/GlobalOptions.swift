@@ -106,6 +106,8 @@ enum GlobalArguments {
 
     static func hoist(_ args: [String]) -> [String] {
         var result = hoistLeading(args)
+        // crictl's `pods --namespace REGEX` filters by Kubernetes namespace; CRI's pods always live in containerd's
+        // k8s.io, so after `pods` (the listing), --namespace is the pod namespace. Before the command it stays global.
         // crictl's habit: `ps -a` (and `stats -a`) covers all containers (ctr's -a, the address, comes before the command).
         let second = result.dropFirst().first ?? "ls"
         let isPs = result.first == "ps" || result.first == "stats"
@@ -118,6 +120,20 @@ enum GlobalArguments {
             }
         }
         return result
+    }
+
+    /// `pods [ls|list] ... --namespace X` -> `--pod-namespace X` (only the arguments after the command).
+    static func podNamespaces(_ args: [String]) -> [String] {
+        guard args.first == "pods" else { return args }
+        let second = args.dropFirst().first ?? "ls"
+        guard ["ls", "list"].contains(second) || second.hasPrefix("-") else { return args }
+        var out = args
+        for i in out.indices {
+            if out[i] == "--" { break }
+            if out[i] == "--namespace" { out[i] = "--pod-namespace" }
+            if out[i].hasPrefix("--namespace=") { out[i] = "--pod-namespace=" + out[i].dropFirst("--namespace=".count) }
+        }
+        return out
     }
 
     private static func hoistLeading(_ args: [String]) -> [String] {
@@ -140,8 +156,8 @@ enum GlobalArguments {
                 break
             }
         }
-        guard !leading.isEmpty else { return args }
-        var rest = Array(args[i...])
+        var rest = podNamespaces(Array(args[i...]))
+        guard !leading.isEmpty else { return rest }
         // Insert before a `--` so the flags stay flags.
         if let dash = rest.firstIndex(of: "--") {
             rest.insert(contentsOf: leading, at: dash)

@@ -52,6 +52,17 @@ final class GlobalArgumentsTests: XCTestCase {
         XCTAssertEqual(hoist(["images", "-n"]), ["images", "-n"])
     }
 
+    func testPodsNamespaceAfterTheCommandIsThePodNamespaceAsInCrictl() {
+        XCTAssertEqual(hoist(["pods", "--namespace", "kube-.*"]), ["pods", "--pod-namespace", "kube-.*"])
+        XCTAssertEqual(hoist(["pods", "ls", "--namespace=shop", "-q"]), ["pods", "ls", "--pod-namespace=shop", "-q"])
+        // Before the command it is containerd's namespace, as everywhere.
+        XCTAssertEqual(hoist(["-n", "k8s.io", "pods", "--namespace", "shop"]),
+                       ["pods", "--pod-namespace", "shop", "--namespace", "k8s.io"])
+        // Not for inspecting, nor after `--`.
+        XCTAssertEqual(hoist(["pods", "inspect", "--namespace", "x", "ID"]), ["pods", "inspect", "--namespace", "x", "ID"])
+        XCTAssertEqual(hoist(["pods", "--", "--namespace"]), ["pods", "--", "--namespace"])
+    }
+
     func testPsDashAMeansAllAsInCrictl() {
         XCTAssertEqual(hoist(["ps", "-a"]), ["ps", "--all"])
         XCTAssertEqual(hoist(["-a", "/s", "ps", "-a", "-q"]), ["ps", "--all", "-q", "--address", "/s"])

@@ -62,6 +62,9 @@ final class PodTests: XCTestCase {
         XCTAssertEqual(lab.kctr(["pods", "-q", "--label", "app=web"]).lines, [Self.podID])
         XCTAssertEqual(lab.kctr(["pods", "-q", "--state", "notready"]).stdout, "")
         XCTAssertEqual(lab.kctr(["pods", "-q", "--pod-namespace", "shop", "--latest"]).lines, [Self.podID])
+        // crictl's spelling: --namespace after `pods` is the Kubernetes namespace (a regular expression).
+        XCTAssertEqual(lab.kctr(["pods", "-q", "--namespace", "^sh", "--latest"]).lines, [Self.podID])
+        XCTAssertEqual(lab.kctr(["pods", "-q", "--namespace", "kube-system"]).stdout, "")
         XCTAssertExit(lab.kctr(["pods", "--state", "sleepy"]), 64)
         XCTAssertExit(lab.kctr(["pods", "--name", "("]), 64)
     }
