@@ -3,19 +3,22 @@ import KctrCore
 
 struct PodInspectOptions: ParsableArguments {
     @OptionGroup var global: GlobalOptions
-    @Option(name: [.short, .long], help: "Output format: json or yaml.") var output: OutputFormatArgument = .json
+    @Option(name: [.short, .long], help: "Output format: json, yaml, or table (a readable summary).") var output: OutputFormatArgument = .json
     @Argument(help: "Pod sandbox IDs (unique prefixes are enough).") var ids: [String]
 
     func validate() throws {
         guard !ids.isEmpty else { throw ValidationError("give at least one pod sandbox ID") }
-        guard output != .table else { throw ValidationError("inspect prints json or yaml") }
     }
 
     func run() async throws {
         let session = try global.session()
         var items: [JSONValue] = []
         for id in ids { items.append(try await Workloads(session: session).inspectPod(id)) }
-        Console.out(try Render.document(items, as: output.format) ?? "")
+        if output == .table {
+            Console.out(InspectSummary.render(items.map(InspectSummary.pod)))
+        } else {
+            Console.out(try Render.document(items, as: output.format) ?? "")
+        }
     }
 }
 

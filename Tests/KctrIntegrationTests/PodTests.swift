@@ -224,6 +224,16 @@ final class PodTests: XCTestCase {
         XCTAssertEqual(info["snapshotter"] as? String, "overlayfs")
         XCTAssertGreaterThan(info["pid"] as? Int ?? 0, 0)
         XCTAssertExit(lab.kctr(["inspect", "-o", "yaml", Self.containerID]), 0)
+        // -o table: the readable summary, from the same documents.
+        let podTable = lab.kctr(["inspectp", "-o", "table", String(Self.podID.prefix(8))])
+        XCTAssertExit(podTable, 0)
+        XCTAssertTrue(podTable.stdout.contains("pause image:     registry.k8s.io/pause:3.9\n"), podTable.stdout)
+        XCTAssertTrue(podTable.stdout.contains("cgroup driver cgroupfs (SystemdCgroup = false)"), podTable.stdout)
+        XCTAssertTrue(podTable.stdout.contains("\(Self.containerID.prefix(13))  app  Running  attempt 0"), podTable.stdout)
+        let containerTable = lab.kctr(["inspect", "-o", "table", Self.containerID])
+        XCTAssertExit(containerTable, 0)
+        XCTAssertTrue(containerTable.stdout.contains("state:           Running, pid \(info["pid"] as? Int ?? -1)\n"), containerTable.stdout)
+        XCTAssertTrue(containerTable.stdout.contains("log:             \(lab.base)/pod-logs/app/0.log\n"), containerTable.stdout)
     }
 
     func testUnknownIDsSayHowToList() throws {
