@@ -12,6 +12,7 @@
 #include "containerd/events/namespace.pb-c.h"
 #include "containerd/events/snapshot.pb-c.h"
 #include "containerd/events/task.pb-c.h"
+#include "containerd/services/containers/v1/containers.pb-c.h"
 #include "containerd/services/content/v1/content.pb-c.h"
 #include "containerd/services/diff/v1/diff.pb-c.h"
 #include "containerd/services/events/v1/events.pb-c.h"
@@ -26,6 +27,7 @@
 #include "runtime/v1/api.pb-c.h"
 
 static const ProtobufCServiceDescriptor *const kctr_services[] = {
+    &containerd__services__containers__v1__containers__descriptor,
     &containerd__services__content__v1__content__descriptor,
     &containerd__services__diff__v1__diff__descriptor,
     &containerd__services__events__v1__events__descriptor,

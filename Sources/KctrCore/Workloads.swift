@@ -119,18 +119,13 @@ public struct Workloads: Sendable {
         if let n = f.last { items = Array(items.prefix(n)) }
         var images: [String: String] = [:]
         if details {
-            images = await withTaskGroup(of: (String, String?).self) { group in
-                for s in items {
-                    group.addTask {
-                        let status = try? await session.cri.podSandboxStatus(id: s.id, verbose: true)
-                        let info = status?.info["info"].map(JSONValue.parse)
-                        return (s.id, info?["image"]?.string)
-                    }
-                }
-                var out: [String: String] = [:]
-                for await (id, image) in group { if let image { out[id] = image } }
-                return out
+            // The pause image each sandbox runs: containerd's record of the sandbox container (one listing, not
+            // one verbose status per pod).
+            let sandboxes = try await cri("listing containerd's sandbox containers in k8s.io") {
+                try await session.containerd.namespaced(Workloads.criNamespace)
+                    .containers(filters: [#"labels."io.cri-containerd.kind"==sandbox"#])
             }
+            for c in sandboxes where !c.image.isEmpty { images[c.id] = c.image }
         }
         return items.map { s in
             PodRow(id: s.id, name: s.name, namespace: s.namespace, uid: s.uid, attempt: s.attempt, state: s.state,

@@ -15,6 +15,7 @@ public struct ContainerdAPI: Sendable {
         static let diff = "containerd.services.diff.v1.Diff"
         static let events = "containerd.services.events.v1.Events"
         static let tasks = "containerd.services.tasks.v1.Tasks"
+        static let containers = "containerd.services.containers.v1.Containers"
     }
 
     /// The same API with `containerd-namespace` set.
@@ -95,5 +96,12 @@ public struct ContainerdAPI: Sendable {
     public func tasks(filter: String = "") async throws(RPCError) -> [TaskRecord] {
         let r = try await rpc.unary(RPCMethod(Service.tasks, "List"), Proto(["filter": .string(filter)]))
         return r.messages("tasks").map(TaskRecord.init)
+    }
+
+    /// containerd's container records (CRI's sandboxes and containers alike in k8s.io), e.g. filtered with
+    /// `labels."io.cri-containerd.kind"==sandbox`.
+    public func containers(filters: [String] = []) async throws(RPCError) -> [ContainerRecord] {
+        let r = try await rpc.unary(RPCMethod(Service.containers, "List"), Proto(["filters": .strings(filters)]))
+        return r.messages("containers").map(ContainerRecord.init)
     }
 }

@@ -208,3 +208,22 @@ public struct TaskRecord: Sendable, Equatable {
         }
     }
 }
+
+/// A containerd container record (metadata only: no spec).
+public struct ContainerRecord: Sendable, Equatable {
+    public var id: String
+    public var image: String
+    public var labels: [String: String]
+    public var runtime: String
+    public var snapshotter: String
+    public var snapshotKey: String
+
+    init(_ p: Proto) {
+        id = p.string("id")
+        image = p.string("image")
+        labels = p.map("labels")
+        runtime = p.message("runtime")?.string("name") ?? ""
+        snapshotter = p.string("snapshotter")
+        snapshotKey = p.string("snapshot_key")
+    }
+}

@@ -50,6 +50,10 @@ final class PodTests: XCTestCase {
         XCTAssertEqual(row["namespace"] as? String, "shop")
         XCTAssertEqual(row["state"] as? String, "Ready")
         XCTAssertEqual(row["sandboxImage"] as? String, "registry.k8s.io/pause:3.9")
+        // The same image ctr's container record names for the sandbox.
+        let record = lab.ctr(["containers", "ls"]).lines.first { $0.hasPrefix(Self.podID) }
+        XCTAssertEqual(record?.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.map(String.init),
+                       "registry.k8s.io/pause:3.9")
 
         let table = lab.kctr(["pods"])
         XCTAssertExit(table, 0)
