@@ -32,8 +32,9 @@ check-generated: generate
 	git diff --exit-code --stat -- Generated
 	@test -z "$$(git status --porcelain -- Generated)" || { git status --porcelain -- Generated; echo "Generated/ is stale: run make generate and commit" >&2; exit 1; }
 
+# Writes scripts/BENCHMARKS.md too; scripts/bench --help for rows, runs and --kctr.
 bench: release
-	python3 scripts/bench
+	python3 scripts/bench --write-md
 
 clean:
 	rm -rf .build

@@ -30,7 +30,7 @@ kctr_channel *kctr_channel_create(const char *target, int max_receive_bytes, int
     kctr_channel *c = calloc(1, sizeof(*c));
     if (c == NULL) return NULL;
 
-    grpc_arg args[5];
+    grpc_arg args[7];
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
     args[0].value.integer = max_receive_bytes;
@@ -48,7 +48,15 @@ kctr_channel *kctr_channel_create(const char *target, int max_receive_bytes, int
     args[4].type = GRPC_ARG_INTEGER;
     args[4].key = GRPC_ARG_ENABLE_RETRIES;
     args[4].value.integer = 0;
-    grpc_channel_args channel_args = {.num_args = 5, .args = args};
+    // A fixed 4 MiB receive window per stream: BDP probing grew it with the reader's
+    // lag, and a blob stream then held tens of MiB in transport buffers (peak RSS).
+    args[5].type = GRPC_ARG_INTEGER;
+    args[5].key = GRPC_ARG_HTTP2_BDP_PROBE;
+    args[5].value.integer = 0;
+    args[6].type = GRPC_ARG_INTEGER;
+    args[6].key = GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES;
+    args[6].value.integer = 4 * 1024 * 1024;
+    grpc_channel_args channel_args = {.num_args = 7, .args = args};
 
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
     if (creds == NULL) {

@@ -137,14 +137,11 @@ public struct Workloads: Sendable {
     public func containers(_ f: ContainerFilter, details: Bool) async throws -> [ContainerRow] {
         async let listed = cri("listing containers") { try await session.cri.listContainers() }
         async let sandboxes = cri("listing pod sandboxes") { try await session.cri.listPodSandboxes() }
-        async let imageList = cri("listing images") { try await session.cri.listImages() }
         var items = try await listed
         let pods = try await sandboxes
-        let images = try await imageList
         var podByID: [String: SandboxSummary] = [:]
         for p in pods { podByID[p.id] = p }
-        var nameByID: [String: String] = [:]
-        for image in images { nameByID[image.id] = image.repoTags.first ?? image.repoDigests.first }
+        let nameByID = try await imageNames(ids: Set(items.flatMap { [$0.imageRef, $0.image] }.filter(Digest.isValid)))
         let nameRE = try f.name.map { try Workloads.regex($0, flag: "--name") }
         let podID: String? = try f.pod.map { prefix in try Workloads.unique(prefix, pods.map(\.id), what: "pod sandbox", list: "kctr pods -q") }
         items = items.filter { c in
@@ -185,6 +182,30 @@ public struct Workloads: Sendable {
                 labels: c.labels)
         }
     }
+
+    /// Image ID -> the name `ps` shows (first repo tag, else first repo digest), for the images
+    /// the containers use. A few IDs are asked for one by one (ImageStatus): listing every image
+    /// made `kctr ps` slow on nodes with thousands of images. Many IDs: one ListImages.
+    func imageNames(ids: Set<String>) async throws -> [String: String] {
+        var out: [String: String] = [:]
+        if ids.count > 16 {
+            for image in try await cri("listing images", { try await session.cri.listImages() }) { out[image.id] = Workloads.shownName(image) }
+            return out
+        }
+        return try await withThrowingTaskGroup(of: (String, String?).self) { group in
+            for id in ids {
+                group.addTask {
+                    let image = try await cri("reading the status of image \(id)") { try await session.cri.imageStatus(id) }
+                    // Only an image with this very ID names it (as when looking it up in the whole list).
+                    return (id, image.flatMap { $0.id == id ? Workloads.shownName($0) : nil })
+                }
+            }
+            for try await (id, shown) in group { if let shown { out[id] = shown } }
+            return out
+        }
+    }
+
+    static func shownName(_ image: CRIImage) -> String? { image.repoTags.first ?? image.repoDigests.first }
 
     /// `kctr pods inspect`: the status, the runtime's verbose info (parsed), and the pod's containers.
     public func inspectPod(_ prefix: String) async throws -> JSONValue {
