@@ -137,6 +137,11 @@ public struct Workloads: Sendable {
     public func containers(_ f: ContainerFilter, details: Bool) async throws -> [ContainerRow] {
         async let listed = cri("listing containers") { try await session.cri.listContainers() }
         async let sandboxes = cri("listing pod sandboxes") { try await session.cri.listPodSandboxes() }
+        // containerd's tasks in CRI's namespace: the process and its status as the runtime sees it, next to
+        // CRI's state (one listing, read while CRI answers).
+        async let taskList: [TaskRecord] = details
+            ? cri("listing containerd's tasks in k8s.io") { try await session.containerd.namespaced(Workloads.criNamespace).tasks() }
+            : []
         var items = try await listed
         let pods = try await sandboxes
         var podByID: [String: SandboxSummary] = [:]
@@ -160,14 +165,7 @@ public struct Workloads: Sendable {
         if f.latest { items = Array(items.prefix(1)) }
         if let n = f.last { items = Array(items.prefix(n)) }
         var tasks: [String: TaskRecord] = [:]
-        if details {
-            // One listing of containerd's tasks in CRI's namespace: the process and its status as the
-            // runtime sees it, next to CRI's state.
-            let listed = try await cri("listing containerd's tasks in k8s.io") {
-                try await session.containerd.namespaced(Workloads.criNamespace).tasks()
-            }
-            for t in listed { tasks[t.containerID] = t }
-        }
+        for t in try await taskList { tasks[t.containerID] = t }
         return items.map { c in
             let pod = podByID[c.podSandboxID]
             let image = nameByID[c.imageRef] ?? nameByID[c.image] ?? (Digest.isValid(c.image) ? c.image : c.image)
