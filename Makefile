@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PREFIX ?= /usr/local
 
-.PHONY: build release test unit integration generate check-generated bench clean
+.PHONY: build release dist install test unit integration generate check-generated bench clean
 
 build:
 	$(SWIFT) build
@@ -11,6 +11,25 @@ build:
 # binary runs where no Swift toolchain is installed.
 release:
 	$(SWIFT) build -c release -Xswiftc -static-stdlib
+
+# One file to copy onto a node: the release objects relinked with every
+# library but glibc static, stripped, naming its commit; bash/zsh/fish
+# completions and the man page next to it (scripts/dist).
+dist: release
+	python3 scripts/dist
+
+# Installs what `make dist` built (building it first when missing). DESTDIR is honoured.
+BASHCOMPDIR ?= /usr/share/bash-completion/completions
+ZSHCOMPDIR ?= /usr/share/zsh/vendor-completions
+FISHCOMPDIR ?= /usr/share/fish/vendor_completions.d
+MANDIR ?= $(PREFIX)/share/man
+install:
+	@test -x dist/kctr -a -f dist/kctr.1 || $(MAKE) dist
+	install -D -m 0755 dist/kctr $(DESTDIR)$(PREFIX)/bin/kctr
+	install -D -m 0644 dist/kctr.bash $(DESTDIR)$(BASHCOMPDIR)/kctr
+	install -D -m 0644 dist/_kctr $(DESTDIR)$(ZSHCOMPDIR)/_kctr
+	install -D -m 0644 dist/kctr.fish $(DESTDIR)$(FISHCOMPDIR)/kctr.fish
+	install -D -m 0644 dist/kctr.1 $(DESTDIR)$(MANDIR)/man1/kctr.1
 
 # XCTest only: the suites are XCTest, and Swift Testing's empty summary must
 # not be the last line CI reads.
@@ -32,9 +51,10 @@ check-generated: generate
 	git diff --exit-code --stat -- Generated
 	@test -z "$$(git status --porcelain -- Generated)" || { git status --porcelain -- Generated; echo "Generated/ is stale: run make generate and commit" >&2; exit 1; }
 
-# Writes scripts/BENCHMARKS.md too; scripts/bench --help for rows, runs and --kctr.
-bench: release
-	python3 scripts/bench --write-md
+# What operators run: the one-file build (make dist). Writes scripts/BENCHMARKS.md too;
+# scripts/bench --help for rows, runs and --kctr.
+bench: dist
+	python3 scripts/bench --kctr dist/kctr --write-md
 
 clean:
-	rm -rf .build
+	rm -rf .build dist

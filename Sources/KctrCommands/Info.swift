@@ -3,6 +3,7 @@ import KctrCore
 
 struct Info: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "info",
         abstract: "Show the runtime's status: conditions, CRI configuration, runtimes, CNI.")
 
     @OptionGroup var global: GlobalOptions

@@ -71,7 +71,6 @@ public struct ImageCatalog: Sendable {
             byID[image.id] = image
             for n in image.repoTags + image.repoDigests { byTag[n] = image }
         }
-        let iso = ISO8601DateFormatter()
         let rows = records.map { record -> ImageSummary in
             let r = resolved[record.target.digest] ?? Resolved(problem: resolve ? "not resolved" : nil)
             var cri: ImageSummary.CRIView?
@@ -83,7 +82,7 @@ public struct ImageCatalog: Sendable {
                 name: record.name, digest: record.target.digest, mediaType: record.target.mediaType,
                 size: r.size, platforms: r.platforms.map(\.description), configDigest: r.configDigest,
                 chainID: r.chainID, snapshotter: snapshotter, unpacked: r.unpacked, cri: cri, labels: record.labels,
-                createdAt: record.createdAt.map { iso.string(from: Date(timeIntervalSince1970: $0)) },
+                createdAt: record.createdAt.map { Render.utc($0) },
                 problem: r.problem)
         }
         return rows.sorted { $0.name < $1.name }

@@ -70,7 +70,31 @@ public enum Render {
             value /= 1024
             unit += 1
         }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+        return unit == 0 ? "\(bytes) B" : "\(fixed1(value)) \(units[unit])"
+    }
+
+    /// printf's "%.1f" without Foundation's String(format:), which sets up a locale (ICU) first:
+    /// 2.1 M instructions of a one-image `images ls`.
+    static func fixed1(_ value: Double) -> String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        let n = withVaList([value]) { vsnprintf(&buffer, buffer.count, "%.1f", $0) }
+        guard n > 0, n < buffer.count else { return "\(value)" }
+        return String(cString: buffer)
+    }
+
+    /// RFC 3339 in UTC to the second ("2026-01-02T03:04:05Z"), what ISO8601DateFormatter prints by
+    /// default, without its ICU date formatter (2.6 M instructions and megabytes of locale data touched).
+    public static func utc(_ seconds: Double) -> String {
+        // Like the formatter: to the nearest millisecond, then the second it falls in.
+        var t = time_t(((seconds * 1000).rounded() / 1000).rounded(.down))
+        var parts = tm()
+        guard gmtime_r(&t, &parts) != nil else { return "" }
+        func pad(_ v: Int32, _ width: Int) -> String {
+            let s = String(v)
+            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+        }
+        return pad(parts.tm_year + 1900, 4) + "-" + pad(parts.tm_mon + 1, 2) + "-" + pad(parts.tm_mday, 2) + "T"
+            + pad(parts.tm_hour, 2) + ":" + pad(parts.tm_min, 2) + ":" + pad(parts.tm_sec, 2) + "Z"
     }
 }
 

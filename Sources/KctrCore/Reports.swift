@@ -1,13 +1,19 @@
 import KctrRPC
 
 public enum KctrVersion {
-    public static let version = "0.1.0"
+    public static let number = "0.1.0"
+    /// The commit of the build (`git describe`), recorded by `make dist`; "unknown" otherwise.
+    public static let revision = RPCRuntime.buildCommit ?? "unknown"
+    /// What `kctr --version` prints.
+    public static var version: String { "\(number) (commit \(revision))" }
 }
 
 /// `kctr version`: client, daemon and CRI versions.
 public struct VersionReport: Codable, Sendable, Equatable {
     public struct Client: Codable, Sendable, Equatable {
         public var version: String
+        /// The commit kctr was built from.
+        public var revision: String
     }
     public var client: Client
     public var containerd: DaemonVersion
@@ -24,7 +30,7 @@ public struct VersionReport: Codable, Sendable, Equatable {
         } catch {
             throw session.explain(error, doing: "asking containerd for its version")
         }
-        var report = VersionReport(client: Client(version: KctrVersion.version), containerd: containerd)
+        var report = VersionReport(client: Client(version: KctrVersion.number, revision: KctrVersion.revision), containerd: containerd)
         do {
             report.cri = try await cri
         } catch where Session.isCRIUnavailable(error) {
@@ -39,6 +45,7 @@ public struct VersionReport: Codable, Sendable, Equatable {
         var s = """
         Client:
           Version:             \(client.version)
+          Revision:            \(client.revision)
         containerd:
           Version:             \(containerd.version)
           Revision:            \(containerd.revision)

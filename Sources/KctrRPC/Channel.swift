@@ -55,6 +55,12 @@ public enum RPCRuntime {
     /// (measured: 63 -> 47 MiB exporting 1 GiB). Call once, first thing.
     @discardableResult
     public static func tuneMemory() -> Bool { kctr_tune_malloc() == 1 }
+
+    /// The commit the binary was built from, when `make dist` linked it in.
+    public static var buildCommit: String? {
+        guard let commit = kctr_build_commit() else { return nil }
+        return String(cString: commit)
+    }
 }
 
 /// Runs on the poller thread: resumes the batch behind each completion.

@@ -44,6 +44,25 @@ final class RenderTests: XCTestCase {
         XCTAssertEqual(Render.size(2048 << 40), "2048.0 TiB")
     }
 
+    /// Render.size's one-decimal formatting is Foundation's String(format: "%.1f") without it.
+    func testSizeMatchesStringFormat() {
+        for bytes: Int64 in [1024, 1075, 1076, 1127, 1177, 1178, 10_239, 999_999, 4_404_019, 123_456_789_012, 1 << 50] {
+            var value = Double(bytes), unit = 0
+            while value >= 1024 && unit < 4 { value /= 1024; unit += 1 }
+            let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+            XCTAssertEqual(Render.size(bytes), String(format: "%.1f %@", value, units[unit]), "\(bytes)")
+        }
+    }
+
+    /// Render.utc prints what ISO8601DateFormatter prints by default (UTC, whole seconds).
+    func testUTCMatchesISO8601DateFormatter() {
+        let iso = ISO8601DateFormatter()
+        for seconds in [0, 1.9, 59.999, 951_782_400, 951_868_799.5, 1_700_000_000.999_9, 4_102_444_800, 1_234_567_890.25] {
+            XCTAssertEqual(Render.utc(seconds), iso.string(from: Date(timeIntervalSince1970: seconds)), "\(seconds)")
+        }
+        XCTAssertEqual(Render.utc(1_700_000_000), "2023-11-14T22:13:20Z")
+    }
+
     struct Sample: Encodable {
         var zeta = "https://registry.k8s.io/v2/pause"
         var alpha = 1

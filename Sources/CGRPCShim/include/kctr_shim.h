@@ -94,6 +94,12 @@ const ProtobufCServiceDescriptor *kctr_service_descriptor(const char *full_name)
 /// google.protobuf.Any), by full name. NULL when unknown.
 const ProtobufCMessageDescriptor *kctr_message_descriptor(const char *full_name);
 
+// ------------------------------------------------------------ build info
+
+/// The commit this binary was built from (`git describe`), linked in by
+/// scripts/dist as an object of its own; NULL in builds that did not.
+const char *kctr_build_commit(void);
+
 #ifdef __cplusplus
 }
 #endif
