@@ -153,3 +153,24 @@ final class JSONValueTests: XCTestCase {
         XCTAssertNil(v.string)
     }
 }
+
+/// JSONValue.parse (JSONSerialization) gives what decoding JSONValue with JSONDecoder gives.
+final class JSONValueParseTests: XCTestCase {
+    func testParseAgreesWithDecodableOnRealDocuments() throws {
+        for name in ["cri-status-info-1.6", "cri-config-systemd-cgroup"] {
+            let url = try XCTUnwrap(Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures"))
+            let data = try Data(contentsOf: url)
+            let decoded = try JSONDecoder().decode(JSONValue.self, from: data)
+            XCTAssertEqual(JSONValue.parse(String(decoding: data, as: UTF8.self)), decoded, name)
+        }
+    }
+
+    func testScalarsBooleansAndNonJSON() {
+        XCTAssertEqual(JSONValue.parse(#"{"t":true,"f":false,"one":1,"zero":0,"x":1.5,"s":"é\u00e9","n":null,"a":[true,2]}"#),
+                       .object(["t": .bool(true), "f": .bool(false), "one": .number(1), "zero": .number(0), "x": .number(1.5),
+                                "s": .string("éé"), "n": .null, "a": .array([.bool(true), .number(2)])]))
+        XCTAssertEqual(JSONValue.parse("12"), .number(12))
+        XCTAssertEqual(JSONValue.parse("not json {"), .string("not json {"))
+        XCTAssertEqual(JSONValue.parse(""), .string(""))
+    }
+}
