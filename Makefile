@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PREFIX ?= /usr/local
 
-.PHONY: build release test unit integration generate check-generated bench clean
+.PHONY: build release test unit integration generate check-generated bench clean fuzz fuzz-smoke
 
 build:
 	$(SWIFT) build
@@ -34,6 +34,16 @@ check-generated: generate
 
 bench: release
 	python3 scripts/bench
+
+# libFuzzer over the parsers of untrusted input (scripts/fuzz): FUZZ_SECONDS per target (default 60),
+# FUZZ_TARGETS to choose (archive json toml yaml crilog). Built in .build/fuzz, apart from the normal build.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz
+
+# What CI runs after make test: a few seconds per target.
+fuzz-smoke:
+	FUZZ_SECONDS=5 bash scripts/fuzz
 
 clean:
 	rm -rf .build

@@ -62,6 +62,11 @@ private struct TOMLParser {
     let bytes: [UInt8]
     var pos = 0
     var line = 1
+    /// Arrays and inline tables open around the current value.
+    var depth = 0
+    /// Deeper nesting is refused: containerd's files nest values two or three deep, and each level
+    /// is a recursive call (a file of 100,000 '[' would otherwise overflow the stack).
+    static let maxDepth = 64
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -345,6 +350,13 @@ private struct TOMLParser {
         guard let b = peek(), b != Self.lf, b != Self.cr, b != Self.hash else {
             throw error("expected a value after '=' for key \(Self.show(key)), found \(describeNext())")
         }
+        if b == Self.lbracket || b == Self.lbrace {
+            guard depth < Self.maxDepth else {
+                throw error("the value of \(Self.show(key)) nests arrays or inline tables more than \(Self.maxDepth) deep")
+            }
+            depth += 1
+        }
+        defer { if b == Self.lbracket || b == Self.lbrace { depth -= 1 } }
         switch b {
         case Self.quote:
             if peek(1) == Self.quote, peek(2) == Self.quote { return .string(try multilineBasicString()) }
