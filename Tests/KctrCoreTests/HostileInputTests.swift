@@ -210,6 +210,33 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(lines.first?.text.utf8.count, 35 * (16 << 10) + 3)
     }
 
+    /// Property: however a log file's bytes arrive (the file grows while kctr follows it), the
+    /// lines are the same as when it is read at once. 200 random logs, each split at random.
+    func testCRILogLinesDoNotDependOnChunking() {
+        var rng = SplitMix(seed: 7)
+        for _ in 0..<200 {
+            var text = ""
+            for _ in 0..<rng.next(30) {
+                let stream = ["stdout", "stderr", "bogus"][rng.next(3)]
+                let tag = ["P", "F", "X"][rng.next(3)]
+                let body = String((0..<rng.next(20)).map { _ in Character(UnicodeScalar(UInt8(32 + rng.next(95)))) })
+                text += rng.next(10) == 0 ? "junk \(body)\n" : "2026-01-01T00:00:0\(rng.next(10))Z \(stream) \(tag) \(body)\n"
+            }
+            let bytes = Array(text.utf8)
+            var whole = CRILogParser()
+            let expected = whole.feed(Data(bytes))
+            var chunked = CRILogParser()
+            var lines: [CRILogLine] = []
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + 1 + rng.next(40))
+                lines += chunked.feed(Data(bytes[offset..<end]))
+                offset = end
+            }
+            XCTAssertEqual(lines, expected, "log: \(text)")
+        }
+    }
+
     func testCRILogIgnoresUnknownStreams() {
         var p = CRILogParser()
         XCTAssertEqual(p.feed(Data("2026-01-01T00:00:00Z s1 P x\n2026-01-01T00:00:00Z stdout F ok\n".utf8)).map(\.text), ["ok"])
@@ -274,5 +301,18 @@ final class HostileInputTests: XCTestCase {
         let (value, error) = FileChecks.parseYAML("a: \"[[[[\"\nb: '{{{{'  # [[[[\nc: x[0]\n", path: "ok.yaml")
         XCTAssertNil(error)
         XCTAssertEqual(value?["a"]?.string, "[[[[")
+    }
+}
+
+/// A small deterministic generator for property tests (SplitMix64).
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next(_ bound: Int) -> Int {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Int((z ^ (z >> 31)) % UInt64(bound))
     }
 }
