@@ -1,4 +1,5 @@
 import Foundation
+import KctrCore
 import KctrFuzz
 import XCTest
 
@@ -17,6 +18,17 @@ final class CorpusReplayTests: XCTestCase {
                 let data = try Data(contentsOf: dir.appendingPathComponent(file))
                 XCTAssertTrue(FuzzTargets.run(target, Array(data)), "\(target) is not a fuzz target")
             }
+        }
+    }
+
+    /// The archive seeds are real, importable archives, so that fuzzing starts deep in the plan.
+    func testArchiveSeedsMakeAPlan() throws {
+        let dir = Self.corpus.appendingPathComponent("archive")
+        for file in try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() {
+            let path = dir.appendingPathComponent(file).path
+            let plan = try ImportPlan.make(try ArchiveCatalog.scan(path: path), source: path, platforms: .all)
+            XCTAssertFalse(plan.images.isEmpty, file)
+            XCTAssertFalse(plan.images.flatMap(\.manifests).isEmpty, file)
         }
     }
 
