@@ -316,3 +316,22 @@ struct SplitMix {
         return Int((z ^ (z >> 31)) % UInt64(bound))
     }
 }
+
+extension HostileInputTests {
+    /// A key of 100,000 parts made 100,000 nested tables: converting and freeing them overflowed
+    /// the stack (SIGSEGV).
+    func testTOMLDeepDottedKeysAreRefused() {
+        let key = Array(repeating: "a", count: 100_000).joined(separator: ".")
+        for text in [key + " = 1", "[" + key + "]\nx = 1", "[[" + key + "]]\nx = 1", "x = {" + key + " = 1}"] {
+            XCTAssertThrowsError(try TOML.parse(text)) { error in
+                XCTAssertTrue("\(error)".hasSuffix("key a.a.a... has more than 32 dotted parts"), "\(error)")
+            }
+        }
+        // Inline tables whose keys have many parts: the parts count as nesting.
+        let part = Array(repeating: "b", count: 30).joined(separator: ".")
+        XCTAssertThrowsError(try TOML.parse("x = " + String(repeating: "{\(part) = ", count: 1000))) { error in
+            XCTAssertTrue("\(error)".contains("more than 64 deep"), "\(error)")
+        }
+        XCTAssertNoThrow(try TOML.parse("[" + Array(repeating: "c", count: 32).joined(separator: ".") + "]\n" + part + " = 1"))
+    }
+}
