@@ -283,6 +283,14 @@ final class HostileInputTests: XCTestCase {
         assertYAMLRefused(text, "the document expands to more than 1000000 nodes (through aliases)")
     }
 
+    /// Found by `make fuzz` (yaml target, 12 minutes): Yams force-unwraps a mapping key's string,
+    /// so a sequence or mapping as a key crashed kctr (SIGILL).
+    func testYAMLKeyThatIsACollectionIsRefused() {
+        assertYAMLRefused("? [a]\n: b\n", "line 1: a mapping key is a sequence or mapping; kctr reads only plain keys")
+        assertYAMLRefused("x: {[a]: b}\n", "line 1: a mapping key is a sequence or mapping; kctr reads only plain keys")
+        assertYAMLRefused("x: !!set {? {a: 1}}\n", "line 1: a mapping key is a sequence or mapping; kctr reads only plain keys")
+    }
+
     /// At the limits, on a thread of Swift concurrency's pool (smaller stacks than the main thread).
     func testYAMLAtTheLimitsParses() async throws {
         let flow = String(repeating: "[", count: 63) + String(repeating: "]", count: 63)

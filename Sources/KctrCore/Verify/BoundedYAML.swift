@@ -8,7 +8,7 @@ import Yams
 /// one. Aliases are also expanded on construction: ten lines of "b: &b [*a, *a, ...]" make a
 /// billion nodes. So, before Yams sees the text, nesting is estimated from it (indentation, compact
 /// "- - -" entries, flow brackets); after composing, the tree is walked with aliases expanded,
-/// counting nodes and depth, before anything is constructed.
+/// counting nodes and depth and refusing keys Yams cannot construct, before anything is constructed.
 public enum BoundedYAML {
     /// Deepest nesting accepted: kubelet configs nest five or six levels.
     public static let maxDepth = 64
@@ -101,6 +101,11 @@ public enum BoundedYAML {
             }
         case .mapping(let pairs):
             for pair in pairs {
+                // Yams constructs keys with a force unwrap of their string: a sequence or mapping as
+                // a key ("? [a]: b", "{[a]: b}") crashed it (found by `make fuzz`, yaml target).
+                guard pair.key.scalar != nil else {
+                    return "line \(pair.key.mark?.line ?? 0): a mapping key is a sequence or mapping; kctr reads only plain keys"
+                }
                 if let why = walk(pair.key, depth: depth + 1, count: &count) { return why }
                 if let why = walk(pair.value, depth: depth + 1, count: &count) { return why }
             }
