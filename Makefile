@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PREFIX ?= /usr/local
 
-.PHONY: build release dist install test unit integration generate check-generated bench clean
+.PHONY: build release dist install test unit integration generate check-generated bench clean fuzz fuzz-smoke
 
 build:
 	$(SWIFT) build
@@ -55,6 +55,16 @@ check-generated: generate
 # scripts/bench --help for rows, runs and --kctr.
 bench: dist
 	python3 scripts/bench --kctr dist/kctr --write-md
+
+# libFuzzer over the parsers of untrusted input (scripts/fuzz): FUZZ_SECONDS per target (default 60),
+# FUZZ_TARGETS to choose (archive json toml yaml crilog). Built in .build/fuzz, apart from the normal build.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz
+
+# What CI runs after make test: a few seconds per target.
+fuzz-smoke:
+	FUZZ_SECONDS=5 bash scripts/fuzz
 
 clean:
 	rm -rf .build dist

@@ -53,12 +53,16 @@ let package = Package(
             dependencies: ["KctrCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "kctr", dependencies: ["KctrCommands"]),
+        // Fuzz targets over the parsers of untrusted input; `make fuzz` builds kctr-fuzz with libFuzzer.
+        .target(name: "KctrFuzz", dependencies: ["KctrCore"]),
+        .executableTarget(name: "kctr-fuzz", dependencies: ["KctrFuzz"]),
         .target(name: "CArchive", linkerSettings: [.linkedLibrary("archive")]),
         .target(name: "KctrArchive", dependencies: ["CArchive"]),
         .testTarget(name: "KctrArchiveTests", dependencies: ["KctrArchive"]),
         .testTarget(name: "KctrRPCTests", dependencies: ["KctrRPC"]),
         .testTarget(name: "KctrCoreTests", dependencies: ["KctrCore", "KctrCommands"], resources: [.copy("Fixtures")]),
         .testTarget(name: "KctrIntegrationTests", dependencies: ["kctr", "KctrRPC"]),
+        .testTarget(name: "KctrFuzzTests", dependencies: ["KctrFuzz"], exclude: ["Corpus"]),
     ],
     cLanguageStandard: .c11
 )

@@ -60,10 +60,17 @@ func check(_ count: Int, _ archive: OpaquePointer, _ what: @autoclosure () -> St
 }
 
 private func libarchiveMessage(_ archive: OpaquePointer, _ rc: Int32) -> String {
-    if let cString = archive_error_string(archive) {
-        return String(cString: cString)
-    }
     let errno = archive_errno(archive)
+    if let cString = archive_error_string(archive) {
+        let message = String(cString: cString)
+        // libarchive's I/O errors keep the cause in errno only ("Write error" for ENOSPC). Its own
+        // codes (format: EILSEQ, misuse: EINVAL, misc: -1) say nothing the message does not.
+        if errno > 0 && errno != EILSEQ && errno != EINVAL, let cause = kctr_strerror(errno) {
+            let text = String(cString: cause)
+            if !message.contains(text) { return "\(message): \(text)" }
+        }
+        return message
+    }
     if errno != 0, let cString = kctr_strerror(errno) {
         return String(cString: cString)
     }

@@ -23,14 +23,28 @@ public struct CRILogParser: Sendable {
         self.since = since
     }
 
+    /// The longest line kept in memory: a record without a newline, or partial (`P`) pieces
+    /// joined, past this is given out as a line of its own. The runtime splits lines at 16 KiB, so
+    /// only a program printing megabytes without a newline (or a damaged file) gets here.
+    public static let maxLine = 1 << 20
+
     /// Feeds raw file bytes; returns the complete lines they end.
     public mutating func feed(_ data: Data) -> [CRILogLine] {
+        let scanned = carry.count  // The carry holds no newline: search only what is new.
         carry.append(data)
         var out: [CRILogLine] = []
-        while let nl = carry.firstIndex(of: 0x0a) {
-            let raw = carry[carry.startIndex..<nl]
-            carry.removeSubrange(carry.startIndex...nl)
-            if let line = parse(String(decoding: raw, as: UTF8.self)) { out.append(line) }
+        var start = carry.startIndex
+        var from = carry.index(start, offsetBy: scanned)
+        while let nl = carry[from...].firstIndex(of: 0x0a) {
+            if let line = parse(String(decoding: carry[start..<nl], as: UTF8.self)) { out.append(line) }
+            start = carry.index(after: nl)
+            from = start
+        }
+        // One removal per call: removing each line from the front would copy the rest every time.
+        carry.removeSubrange(carry.startIndex..<start)
+        if carry.count > Self.maxLine {
+            if let line = parse(String(decoding: carry, as: UTF8.self)) { out.append(line) }
+            carry = Data()
         }
         return out
     }
@@ -39,11 +53,14 @@ public struct CRILogParser: Sendable {
         let parts = raw.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
         guard parts.count >= 3 else { return nil }
         let time = String(parts[0]), stream = String(parts[1]), tag = String(parts[2])
+        // Only the runtime's two streams: partial lines are kept per stream, and a damaged file
+        // must not make that table grow with every line.
+        guard stream == "stdout" || stream == "stderr" else { return nil }
         let text = parts.count == 4 ? String(parts[3]) : ""
         var joined = pending[stream]?.text ?? ""
         let firstTime = pending[stream]?.time ?? time
         joined += text
-        if tag == "P" {
+        if tag == "P" && joined.utf8.count <= Self.maxLine {
             pending[stream] = (firstTime, joined)
             return nil
         }

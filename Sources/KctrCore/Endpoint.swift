@@ -79,7 +79,7 @@ public struct CrictlConfig: Sendable, Equatable {
     public static func parse(_ text: String, path: String) throws(KctrError) -> CrictlConfig {
         let node: Any?
         do {
-            node = try Yams.load(yaml: text)
+            node = try BoundedYAML.load(text)
         } catch {
             throw KctrError("cannot parse \(path): \(error)", hint: "fix the YAML or pass --address to bypass it")
         }

@@ -263,8 +263,12 @@ struct ArchiveSink: Sendable {
     }
 }
 
-/// A temp file created beside `path` (mkstemp: O_EXCL, mode 0600, never a
-/// planted symlink), renamed over `path` on commit.
+/// A temp file created beside `target`, in the same directory (so the final rename stays on one
+/// file system and never moves data elsewhere), renamed over `target` on commit.
+///
+/// Created with open(O_CREAT|O_EXCL|O_NOFOLLOW, 0600) under a random name: whatever sits at that
+/// name already (a file, or a symlink planted to redirect the write) makes the open fail, and the
+/// next random name is tried. Mode 0600 while written; 0644 once complete, just before the rename.
 final class TempFile: @unchecked Sendable {
     // @unchecked: used by the export thread alone.
     let fd: Int32
@@ -272,29 +276,52 @@ final class TempFile: @unchecked Sendable {
     let target: String
     private var closed = false
 
-    init(beside target: String) throws {
+    /// Random names tried before giving up (each clash needs something already at that name).
+    static let attempts = 100
+
+    /// `suffix` makes the random part of the name; tests pass one that returns planted names.
+    init(beside target: String, suffix: () -> String = TempFile.randomSuffix) throws {
         let dir = (target as NSString).deletingLastPathComponent
-        let base = (target as NSString).lastPathComponent
-        var template = Array("\(dir.isEmpty ? "." : dir)/.\(base).kctr-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { buf in buf.baseAddress.map { mkstemp($0) } ?? -1 }
-        guard fd >= 0 else {
-            throw KctrError("cannot create a temp file beside \(target): \(String(cString: strerror(errno)))",
-                            hint: "check that the directory exists and is writable")
+        // NAME_MAX is 255 bytes: keep room for the prefix and suffix.
+        let base = String(decoding: (target as NSString).lastPathComponent.utf8.prefix(200), as: UTF8.self)
+        var lastError: Int32 = EEXIST
+        for _ in 0..<Self.attempts {
+            let candidate = "\(dir.isEmpty ? "." : dir)/.\(base).kctr-\(suffix())"
+            let fd = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd >= 0 {
+                self.fd = fd
+                self.path = candidate
+                self.target = target
+                return
+            }
+            lastError = errno
+            guard lastError == EEXIST || lastError == ELOOP else { break }
         }
-        self.fd = fd
-        self.path = template.withUnsafeBufferPointer { buf in buf.baseAddress.map { String(cString: $0) } ?? "" }
-        self.target = target
-        fchmod(fd, 0o644)
+        let why = lastError == EEXIST || lastError == ELOOP
+            ? "\(Self.attempts) names were taken (something keeps creating files or symlinks there)"
+            : String(cString: strerror(lastError))
+        throw KctrError("cannot create a temp file beside \(target): \(why)",
+                        hint: "check that the directory exists and is writable, and who else writes to it")
+    }
+
+    static func randomSuffix() -> String {
+        String((0..<12).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement() ?? "x" })
     }
 
     func commit() throws {
-        guard fsync(fd) == 0 else { throw KctrError("cannot flush \(path): \(String(cString: strerror(errno)))") }
-        close(fd)
+        guard fsync(fd) == 0 else { throw KctrError("cannot flush \(path): \(String(cString: strerror(errno)))", hint: "check free space") }
+        guard fchmod(fd, 0o644) == 0 else { throw KctrError("cannot set the mode of \(path): \(String(cString: strerror(errno)))") }
+        let rc = close(fd)
         closed = true
+        guard rc == 0 else {
+            let err = String(cString: strerror(errno))
+            unlink(path)
+            throw KctrError("cannot write \(path): \(err)", hint: "check free space")
+        }
         guard rename(path, target) == 0 else {
             let err = String(cString: strerror(errno))
             unlink(path)
-            throw KctrError("cannot rename \(path) to \(target): \(err)")
+            throw KctrError("cannot rename \(path) to \(target): \(err)", hint: "check that \(target) is not a directory")
         }
     }
 

@@ -11,6 +11,12 @@ public struct ArchiveCatalog: Sendable {
         public var magic: [UInt8]
         /// A symlink or hardlink's target, as a path inside the archive.
         public var link: String?
+
+        public init(size: Int64, magic: [UInt8], link: String? = nil) {
+            self.size = size
+            self.magic = magic
+            self.link = link
+        }
     }
 
     public var entries: [String: Entry] = [:]
@@ -23,10 +29,16 @@ public struct ArchiveCatalog: Sendable {
     public static let maxJSONEntry = 4 << 20
     /// All JSON kept in memory at once.
     public static let maxJSONTotal = 64 << 20
+    /// Files and links catalogued (directories are not kept): a real image archive holds a few
+    /// per blob, so this is far above any, and bounds the catalogue of a tar of millions of entries.
+    public static let maxEntries = 100_000
+    /// Bytes of member paths and link targets kept in the catalogue (a pax header can make one
+    /// path a megabyte long).
+    public static let maxNameBytes = 16 << 20
 
     public init() {}
 
-    public static func scan(path: String) throws -> ArchiveCatalog {
+    public static func scan(path: String, maxEntries: Int = maxEntries, maxNameBytes: Int = maxNameBytes) throws -> ArchiveCatalog {
         if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.int64Value == 0 {
             throw KctrError("\(path) is empty", hint: "give a tar written by docker save, ctr export, skopeo or kctr export")
         }
@@ -34,8 +46,23 @@ public struct ArchiveCatalog: Sendable {
         var catalog = ArchiveCatalog()
         catalog.source = path
         var jsonTotal = 0
+        var nameBytes = 0
         while let info = try next(reader, path: path) {
             let name = normalize(info.path)
+            switch info.type {
+            case .directory, .other:
+                continue
+            case .symlink, .hardlink, .file:
+                nameBytes += name.utf8.count + (info.linkTarget?.utf8.count ?? 0)
+                let hint = "an image archive holds a few files per blob: this is not one kctr can import safely"
+                let at = name.utf8.count > 200 ? String(decoding: name.utf8.prefix(200), as: UTF8.self) + "..." : name
+                guard catalog.entries.count < maxEntries else {
+                    throw KctrError("\(path) holds more than \(maxEntries) files and links (kctr stopped reading at \(at))", hint: hint)
+                }
+                guard nameBytes <= maxNameBytes else {
+                    throw KctrError("\(path): its member names add up to more than \(maxNameBytes) bytes (kctr stopped reading at \(at))", hint: hint)
+                }
+            }
             switch info.type {
             case .directory, .other:
                 continue

@@ -82,6 +82,59 @@ public struct ImportPlan: Sendable {
                         hint: "give a tar written by docker save, ctr export, skopeo or kctr export")
     }
 
+    /// References (index entries, manifests, layers, docker-save images and layers) one archive may
+    /// name in all: far more than any real archive, few enough to plan in well under a second.
+    public static let maxReferences = 100_000
+    /// The largest blob a descriptor may claim, as for a tar entry: 1 TiB.
+    public static let maxBlobSize: Int64 = 1 << 40
+
+    /// One `make`'s walk over the archive's documents: each document is decoded (and hashed) once
+    /// however often it is named, and references are counted, so that a small archive whose
+    /// indexes name the same index thousands of times cannot keep kctr busy for hours.
+    final class Walk {
+        let catalog: ArchiveCatalog
+        let source: String
+        private var references = 0
+        private var decoded: [String: Any] = [:]
+        private var digests: [String: String] = [:]
+
+        init(_ catalog: ArchiveCatalog, source: String) {
+            self.catalog = catalog
+            self.source = source
+        }
+
+        func count(_ n: Int) throws {
+            references += n
+            guard references <= ImportPlan.maxReferences else {
+                throw KctrError("\(source): the archive names more than \(ImportPlan.maxReferences) manifests and layers",
+                                hint: "kctr refuses it as malformed or hostile; if it is genuine, split it into smaller archives")
+            }
+        }
+
+        func decode<T: Decodable>(_ type: T.Type, _ path: String, what: String, present: Bool = false) throws -> T {
+            let key = "\(T.self) \(path)"
+            if let value = decoded[key] as? T { return value }
+            let value = try ImportPlan.decode(T.self, try catalog.document(path), what: what, source: source, present: present)
+            decoded[key] = value
+            return value
+        }
+
+        func sha256(_ path: String, _ bytes: [UInt8]) -> String {
+            if let digest = digests[path] { return digest }
+            let digest = Digest.sha256(bytes)
+            digests[path] = digest
+            return digest
+        }
+
+        /// A descriptor's size must be one a tar entry can have; sums of sizes then cannot overflow.
+        func checkSize(_ d: OCIDescriptor) throws {
+            guard d.size >= 0 && d.size <= ImportPlan.maxBlobSize else {
+                throw KctrError("\(source): the descriptor of \(d.digest) claims \(d.size) bytes, outside 0 to 1 TiB",
+                                hint: "the archive is corrupt or crafted: do not import it")
+            }
+        }
+    }
+
     static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]?, what: String, source: String,
                                      present: Bool = false) throws -> T {
         guard let bytes else {
@@ -109,15 +162,16 @@ public struct ImportPlan: Sendable {
     // MARK: OCI image layout
 
     static func oci(_ catalog: ArchiveCatalog, source: String, platforms: PlatformChoice) throws -> ImportPlan {
-        let index = try decode(OCIIndex.self, try catalog.document("index.json"), what: "index.json", source: source,
-                               present: try catalog.resolve("index.json") != nil)
+        let walk = Walk(catalog, source: source)
+        let index = try walk.decode(OCIIndex.self, "index.json", what: "index.json", present: try catalog.resolve("index.json") != nil)
         var plan = ImportPlan(format: "oci", images: [], blobs: [:])
+        try walk.count(index.manifests.count)
         for entry in index.manifests {
             var image = Image(names: [], target: entry, indexes: [], manifests: [], skippedPlatforms: [],
                               dockerLayerPaths: [], dockerConfig: nil)
             if let name = imageName(entry.annotations) { image.names = [name] }
-            try collect(entry, platform: entry.platform?.platform, into: &image, plan: &plan, catalog: catalog,
-                        source: source, platforms: platforms, depth: 0)
+            try collect(entry, platform: entry.platform?.platform, into: &image, plan: &plan, walk: walk,
+                        platforms: platforms, depth: 0)
             plan.images.append(image)
         }
         return plan
@@ -134,14 +188,17 @@ public struct ImportPlan: Sendable {
     }
 
     static func collect(_ d: OCIDescriptor, platform: Platform?, into image: inout Image, plan: inout ImportPlan,
-                        catalog: ArchiveCatalog, source: String, platforms: PlatformChoice, depth: Int) throws {
+                        walk: Walk, platforms: PlatformChoice, depth: Int) throws {
+        let catalog = walk.catalog, source = walk.source
+        try walk.checkSize(d)
         guard depth < 4 else { throw KctrError("\(source): indexes nested more than 4 deep", hint: "the archive is malformed") }
         let mediaType = d.mediaType ?? ""
         let path = try blobPath(d.digest)
         let present = try catalog.resolve(path) != nil
         if MediaType.isIndex(mediaType) {
             guard present else { throw KctrError("\(source): index \(d.digest) is missing from the archive", hint: "the archive is incomplete: export it again") }
-            let index = try decode(OCIIndex.self, try catalog.document(path), what: "index \(d.digest)", source: source, present: true)
+            let index = try walk.decode(OCIIndex.self, path, what: "index \(d.digest)", present: true)
+            try walk.count(index.manifests.count)
             image.indexes.append(d)
             plan.blobs[path] = Blob(path: path, digest: d.digest, size: d.size)
             for child in index.manifests {
@@ -151,8 +208,7 @@ public struct ImportPlan: Sendable {
                     image.skippedPlatforms.append(p?.description ?? child.digest)
                     continue
                 }
-                try collect(child, platform: p, into: &image, plan: &plan, catalog: catalog, source: source,
-                            platforms: platforms, depth: depth + 1)
+                try collect(child, platform: p, into: &image, plan: &plan, walk: walk, platforms: platforms, depth: depth + 1)
             }
             return
         }
@@ -163,12 +219,15 @@ public struct ImportPlan: Sendable {
         guard present else {
             throw KctrError("\(source): manifest \(d.digest) is missing from the archive", hint: "the archive is incomplete: export it again")
         }
-        let manifest = try decode(OCIManifest.self, try catalog.document(path), what: "manifest \(d.digest)", source: source, present: true)
+        let manifest = try walk.decode(OCIManifest.self, path, what: "manifest \(d.digest)", present: true)
+        try walk.count(manifest.layers.count)
+        try walk.checkSize(manifest.config)
         let configPath = try blobPath(manifest.config.digest)
-        let config = try decode(OCIImageConfig.self, try catalog.document(configPath), what: "config \(manifest.config.digest)", source: source)
+        let config = try walk.decode(OCIImageConfig.self, configPath, what: "config \(manifest.config.digest)")
         var blobs = [Blob(path: path, digest: d.digest, size: d.size),
                      Blob(path: configPath, digest: manifest.config.digest, size: manifest.config.size)]
         for layer in manifest.layers {
+            try walk.checkSize(layer)
             let lp = try blobPath(layer.digest)
             guard try catalog.resolve(lp) != nil else {
                 throw KctrError("\(source): manifest \(d.digest) names layer \(layer.digest), which the archive does not contain",
@@ -196,16 +255,19 @@ public struct ImportPlan: Sendable {
     }
 
     static func docker(_ catalog: ArchiveCatalog, source: String) throws -> ImportPlan {
-        let entries = try decode([DockerManifest].self, try catalog.document("manifest.json"), what: "manifest.json", source: source,
-                                 present: try catalog.resolve("manifest.json") != nil)
+        let walk = Walk(catalog, source: source)
+        let entries = try walk.decode([DockerManifest].self, "manifest.json", what: "manifest.json",
+                                      present: try catalog.resolve("manifest.json") != nil)
         var plan = ImportPlan(format: "docker", images: [], blobs: [:])
+        try walk.count(entries.count)
         for entry in entries {
+            try walk.count(entry.Layers.count)
             let configBytes = try catalog.document(entry.Config)
-            let config = try decode(OCIImageConfig.self, configBytes, what: "config \(entry.Config)", source: source)
+            let config = try walk.decode(OCIImageConfig.self, entry.Config, what: "config \(entry.Config)")
             guard let configBytes, let (configPath, _) = try catalog.resolve(entry.Config) else {
                 throw KctrError("\(source): config \(entry.Config) is missing", hint: "the archive is incomplete")
             }
-            let configDescriptor = OCIDescriptor(mediaType: MediaType.dockerConfig, digest: Digest.sha256(configBytes),
+            let configDescriptor = OCIDescriptor(mediaType: MediaType.dockerConfig, digest: walk.sha256(configPath, configBytes),
                                                  size: Int64(configBytes.count))
             plan.blobs[configPath] = Blob(path: configPath, digest: configDescriptor.digest, size: configDescriptor.size)
             var layerPaths: [String] = []

@@ -15,8 +15,13 @@ extension FileChecks {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             return (nil, "cannot read \(path)")
         }
+        return parseYAML(text, path: path)
+    }
+
+    /// A YAML document (kubelet or kube-proxy config) as JSON, or why it cannot be parsed.
+    public static func parseYAML(_ text: String, path: String) -> (JSONValue?, String?) {
         do {
-            let node = try Yams.load(yaml: text)
+            let node = try BoundedYAML.load(text)
             return (yamlToJSON(node), nil)
         } catch {
             return (nil, "cannot parse \(path): \(error)")

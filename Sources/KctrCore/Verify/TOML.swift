@@ -62,6 +62,15 @@ private struct TOMLParser {
     let bytes: [UInt8]
     var pos = 0
     var line = 1
+    /// Arrays and inline tables open around the current value.
+    var depth = 0
+    /// Deeper nesting is refused: containerd's files nest values two or three deep, and each level
+    /// is a recursive call (a file of 100,000 '[' would otherwise overflow the stack).
+    static let maxDepth = 64
+    /// Parts of one dotted key or table name: each makes a nested table, and a deep tree of them
+    /// overflowed the stack when converted and freed (a key of 100,000 parts, found by review of the
+    /// fuzz target). containerd's longest have six.
+    static let maxKeyParts = 32
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -298,6 +307,9 @@ private struct TOMLParser {
         while true {
             skipSpaces()
             parts.append(try simpleKey())
+            if parts.count > Self.maxKeyParts {
+                throw error("key \(Self.show(Array(parts.prefix(3))))... has more than \(Self.maxKeyParts) dotted parts")
+            }
             skipSpaces()
             if peek() == Self.dot {
                 pos += 1
@@ -329,6 +341,9 @@ private struct TOMLParser {
 
     mutating func keyValue() throws -> ([String], JSONValue) {
         let key = try self.key()
+        // Each dotted part nests the value one table deeper, as a bracket does.
+        depth += key.count - 1
+        defer { depth -= key.count - 1 }
         skipSpaces()
         guard peek() == Self.equals else {
             throw error("expected '=' after key \(Self.show(key)), found \(describeNext())")
@@ -345,6 +360,13 @@ private struct TOMLParser {
         guard let b = peek(), b != Self.lf, b != Self.cr, b != Self.hash else {
             throw error("expected a value after '=' for key \(Self.show(key)), found \(describeNext())")
         }
+        if b == Self.lbracket || b == Self.lbrace {
+            guard depth < Self.maxDepth else {
+                throw error("the value of \(Self.show(key)) nests arrays or inline tables more than \(Self.maxDepth) deep")
+            }
+            depth += 1
+        }
+        defer { if b == Self.lbracket || b == Self.lbrace { depth -= 1 } }
         switch b {
         case Self.quote:
             if peek(1) == Self.quote, peek(2) == Self.quote { return .string(try multilineBasicString()) }

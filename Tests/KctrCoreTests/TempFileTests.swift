@@ -1,0 +1,115 @@
+import Foundation
+@testable import KctrCore
+import XCTest
+
+/// Export's temp file: beside OUT, O_EXCL|O_NOFOLLOW under a random name, never through a planted
+/// symlink, renamed over OUT only when complete, removed on failure.
+final class TempFileTests: XCTestCase {
+    var dir = ""
+    var victim = ""
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "kctr-tempfile-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/out", withIntermediateDirectories: true)
+        // Outside OUT's directory: nothing may ever write here.
+        victim = dir + "/victim"
+        try "precious".write(toFile: victim, atomically: false, encoding: .utf8)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    func contents(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
+
+    func mode(_ path: String) throws -> Int {
+        try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber).intValue
+    }
+
+    func write(_ temp: TempFile, _ text: String) {
+        let bytes = Array(text.utf8)
+        XCTAssertEqual(bytes.withUnsafeBytes { Foundation.write(temp.fd, $0.baseAddress, $0.count) }, bytes.count)
+    }
+
+    /// Names handed out in order: the planted ones first.
+    final class Names {
+        var list: [String]
+        init(_ list: [String]) { self.list = list }
+        func next() -> String { list.isEmpty ? "fresh" : list.removeFirst() }
+    }
+
+    func testPlantedSymlinksAndFilesAreSkippedNeverFollowed() throws {
+        let out = dir + "/out/image.tar"
+        try FileManager.default.createSymbolicLink(atPath: dir + "/out/.image.tar.kctr-aaa", withDestinationPath: victim)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/out/.image.tar.kctr-bbb", withDestinationPath: dir + "/missing")
+        try "other".write(toFile: dir + "/out/.image.tar.kctr-ccc", atomically: false, encoding: .utf8)
+        let names = Names(["aaa", "bbb", "ccc"])
+        let temp = try TempFile(beside: out, suffix: names.next)
+        XCTAssertEqual(temp.path, dir + "/out/.image.tar.kctr-fresh")
+        XCTAssertEqual(try mode(temp.path), 0o600, "private while written")
+        write(temp, "archive")
+        try temp.commit()
+        XCTAssertEqual(contents(out), "archive")
+        XCTAssertEqual(try mode(out), 0o644)
+        XCTAssertEqual(contents(victim), "precious")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/missing"), "a dangling symlink's target was created")
+        XCTAssertEqual(contents(dir + "/out/.image.tar.kctr-ccc"), "other")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: temp.path))
+    }
+
+    func testEveryNameTakenIsAnError() throws {
+        try FileManager.default.createSymbolicLink(atPath: dir + "/out/.image.tar.kctr-same", withDestinationPath: victim)
+        XCTAssertThrowsError(try TempFile(beside: dir + "/out/image.tar", suffix: { "same" })) { error in
+            XCTAssertEqual("\(error)", "cannot create a temp file beside \(dir)/out/image.tar: 100 names were taken "
+                + "(something keeps creating files or symlinks there) (hint: check that the directory exists and is writable, and who else writes to it)")
+        }
+        XCTAssertEqual(contents(victim), "precious")
+    }
+
+    func testMissingDirectoryIsNamed() {
+        XCTAssertThrowsError(try TempFile(beside: dir + "/nope/image.tar")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("cannot create a temp file beside \(dir)/nope/image.tar: No such file or directory"), "\(error)")
+        }
+    }
+
+    /// OUT itself a symlink: the rename replaces the link, the file it pointed to is untouched.
+    func testOutputSymlinkIsReplacedNotFollowed() throws {
+        let out = dir + "/out/image.tar"
+        try FileManager.default.createSymbolicLink(atPath: out, withDestinationPath: victim)
+        let temp = try TempFile(beside: out)
+        write(temp, "archive")
+        try temp.commit()
+        XCTAssertEqual(contents(victim), "precious")
+        XCTAssertEqual(contents(out), "archive")
+        XCTAssertNil(try? FileManager.default.destinationOfSymbolicLink(atPath: out))
+    }
+
+    func testDiscardRemovesTheTempAndKeepsTheOutput() throws {
+        let out = dir + "/out/image.tar"
+        try "old".write(toFile: out, atomically: false, encoding: .utf8)
+        let temp = try TempFile(beside: out)
+        write(temp, "half")
+        temp.discard()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/out"), ["image.tar"])
+        XCTAssertEqual(contents(out), "old")
+    }
+
+    func testOutputThatIsADirectoryFailsAndCleansUp() throws {
+        let out = dir + "/out/sub"
+        try FileManager.default.createDirectory(atPath: out + "/x", withIntermediateDirectories: true)
+        let temp = try TempFile(beside: out)
+        XCTAssertThrowsError(try temp.commit()) { error in
+            XCTAssertTrue("\(error)".contains("cannot rename"), "\(error)")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/out"), ["sub"])
+    }
+
+    /// A 250-byte file name: the temp name must still fit in NAME_MAX (255).
+    func testLongOutputName() throws {
+        let out = dir + "/out/" + String(repeating: "n", count: 250)
+        let temp = try TempFile(beside: out)
+        write(temp, "archive")
+        try temp.commit()
+        XCTAssertEqual(contents(out), "archive")
+    }
+}
