@@ -30,7 +30,7 @@ kctr_channel *kctr_channel_create(const char *target, int max_receive_bytes, int
     kctr_channel *c = calloc(1, sizeof(*c));
     if (c == NULL) return NULL;
 
-    grpc_arg args[5];
+    grpc_arg args[6];
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
     args[0].value.integer = max_receive_bytes;
@@ -48,7 +48,12 @@ kctr_channel *kctr_channel_create(const char *target, int max_receive_bytes, int
     args[4].type = GRPC_ARG_INTEGER;
     args[4].key = GRPC_ARG_ENABLE_RETRIES;
     args[4].value.integer = 0;
-    grpc_channel_args channel_args = {.num_args = 5, .args = args};
+    // ... and keep trying at least once a second, so that a restarted daemon is
+    // found again within a short --timeout (the failed-import cleanup waits for it).
+    args[5].type = GRPC_ARG_INTEGER;
+    args[5].key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
+    args[5].value.integer = 1000;
+    grpc_channel_args channel_args = {.num_args = 6, .args = args};
 
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
     if (creds == NULL) {

@@ -16,6 +16,9 @@ struct StaleImports: Sendable {
         "\(prefix)\(pidNamespace)-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())-\(what)"
     }
 
+    /// What every ref and lease of this process starts with.
+    static var ownPrefix: String { "\(prefix)\(pidNamespace)-\(getpid())-" }
+
     /// The inode of /proc/self/ns/pid ("0" when unknown: then nothing is ever judged stale).
     static let pidNamespace: String = {
         var st = stat()
