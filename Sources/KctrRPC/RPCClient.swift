@@ -1,4 +1,5 @@
 internal import CGRPCShim
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -157,6 +158,39 @@ public final class RPCStream: @unchecked Sendable {
         status = call.statusError()
         return status
     }
+}
+
+/// Bounds one step of a long stream: when `body` has not finished within
+/// `milliseconds`, the call is cancelled and the step fails with
+/// DeadlineExceeded (timeoutMilliseconds = the limit). A bulk transfer may
+/// take half an hour, but a daemon that moves no byte for --timeout is hung
+/// (frozen, or it ended the stream and a send waits on flow control).
+func withIdleDeadline<T>(_ milliseconds: Int64, stream: RPCStream,
+                         _ body: () async throws(RPCError) -> T) async throws(RPCError) -> T {
+    guard milliseconds > 0 else { return try await body() }
+    let fired = IdleFlag()
+    let watchdog = Task {
+        try? await Task.sleep(nanoseconds: UInt64(milliseconds) * 1_000_000)
+        guard !Task.isCancelled else { return }
+        fired.set()
+        stream.cancel()
+    }
+    defer { watchdog.cancel() }
+    do {
+        return try await body()
+    } catch {
+        if fired.isSet {
+            throw RPCError(code: .deadlineExceeded, message: "no reply within \(milliseconds) ms on a running stream",
+                           method: stream.method, timeoutMilliseconds: milliseconds)
+        }
+        throw error
+    }
+}
+
+final class IdleFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .relaxed) }
+    var isSet: Bool { flag.load(ordering: .relaxed) }
 }
 
 func monotonicSeconds() -> Double {

@@ -134,7 +134,7 @@ final class FaultMatrixTests: XCTestCase {
         let stderr = run.stderr
         XCTAssertEqual(run.process.terminationStatus, 1, stderr, file: file, line: line)
         assertStopped(stderr, step: step, lab, file: file, line: line)
-        XCTAssertTrue(stderr.contains("containerd did not come back within 2s"), stderr, file: file, line: line)
+        XCTAssertTrue(stderr.contains("containerd did not answer again within 2s"), stderr, file: file, line: line)
         XCTAssertTrue(stderr.contains("the next kctr import removes what this one left"), stderr, file: file, line: line)
 
         restart(lab, file: file, line: line)
@@ -292,13 +292,7 @@ final class FaultMatrixTests: XCTestCase {
         let out = dir + "/medium.tar"
         let run = try Background(lab, ["export", out, "docker.io/kctr/medium:1.0"])
         // Kill once the temp file beside OUT holds a few MiB of layer data.
-        let writing = run.wait {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-            return names.contains { name in
-                name.hasPrefix(".medium.tar.kctr-")
-                    && ((try? FileManager.default.attributesOfItem(atPath: dir + "/" + name)[.size] as? Int) ?? 0) > 4 << 20
-            }
-        }
+        let writing = run.wait { tempFileSize(dir, "medium.tar") > 4 << 20 }
         XCTAssertTrue(writing, "the export never wrote its temp file: \(run.stderr)")
         try killDaemon(lab)
         XCTAssertNotNil(run.waitExit(timeout: 30), "kctr export hung after the daemon died")
@@ -310,6 +304,66 @@ final class FaultMatrixTests: XCTestCase {
         restart(lab)
         XCTAssertEqual(leases(lab), [], "an export holds no lease")
         XCTAssertEqual(images(lab), ["docker.io/kctr/medium:1.0"])
+    }
+
+    // MARK: a daemon frozen in the middle of a transfer (SIGSTOP)
+
+    func pid(_ lab: Lab) throws -> Int32 {
+        let text = try String(contentsOfFile: lab.base + "/containerd.pid", encoding: .utf8)
+        return try XCTUnwrap(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+    }
+
+    /// Bulk calls have a 30 min deadline, but each chunk must move within
+    /// --timeout: a frozen daemon is given up on at once, not after 30 min.
+    func testImportWithFrozenDaemonGivesUpAtTheDeadline() throws {
+        let lab = try Lab()
+        defer { lab.stop() }
+        let run = try startImport(lab, timeout: "2s")
+        waitForUpload(lab, run)
+        let daemon = try pid(lab)
+        XCTAssertEqual(kill(daemon, SIGSTOP), 0)
+        defer { kill(daemon, SIGCONT) }
+        let took = run.waitExit(timeout: 30)
+        XCTAssertNotNil(took, "kctr hung on a frozen daemon")
+        let stderr = run.stderr
+        XCTAssertEqual(run.process.terminationStatus, 1, stderr)
+        XCTAssertTrue(stderr.contains("to the content store (Content/Write): containerd at \(lab.socket) stopped answering: no reply within 2s"),
+                      stderr)
+        XCTAssertTrue(stderr.contains("--timeout 30s"), stderr)
+        XCTAssertTrue(stderr.contains("containerd did not answer again within 2s"), stderr)
+        kill(daemon, SIGCONT)
+        XCTAssertEqual(images(lab), [])
+        let next = lab.kctr(["import", try TestImages.path("busybox.oci.tar")], timeout: 120)
+        XCTAssertExit(next, 0)
+        XCTAssertEqual(eventually(3) { content(lab).count }, 3, "blobs: \(content(lab))")
+        assertClean(lab, images: ["docker.io/library/busybox:kctr-test"], keep: content(lab), "after the next import")
+    }
+
+    func testExportWithFrozenDaemonGivesUpAtTheDeadline() throws {
+        let lab = try Lab()
+        defer { lab.stop() }
+        XCTAssertExit(lab.kctr(["import", try DaemonKillTests.mediumArchive()], timeout: 300), 0)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kctr-fault-out-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = try Background(lab, ["--timeout", "2s", "export", dir + "/medium.tar", "docker.io/kctr/medium:1.0"])
+        XCTAssertTrue(run.wait { tempFileSize(dir, "medium.tar") > 4 << 20 }, "the export never wrote its temp file: \(run.stderr)")
+        let daemon = try pid(lab)
+        XCTAssertEqual(kill(daemon, SIGSTOP), 0)
+        defer { kill(daemon, SIGCONT) }
+        XCTAssertNotNil(run.waitExit(timeout: 30), "kctr export hung on a frozen daemon")
+        let stderr = run.stderr
+        XCTAssertEqual(run.process.terminationStatus, 1, stderr)
+        XCTAssertTrue(stderr.contains("(Content/Read): containerd at \(lab.socket) stopped answering: no reply within 2s"), stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [], "no OUT and no temp file")
+    }
+
+    /// The size of export's temp file beside `dir/name` (0 when there is none).
+    func tempFileSize(_ dir: String, _ name: String) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return names.filter { $0.hasPrefix(".\(name).kctr-") }.compactMap {
+            try? FileManager.default.attributesOfItem(atPath: dir + "/" + $0)[.size] as? Int
+        }.max() ?? 0
     }
 
     // MARK: a daemon that accepts connections but never answers

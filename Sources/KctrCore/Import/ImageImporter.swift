@@ -163,7 +163,11 @@ public struct ImageImporter: Sendable {
             note = "containerd came back and \(removed); find out why it stopped (journalctl -u containerd), then run the import again"
         case .leftBehind:
             note = created.isEmpty ? "" : "\(created.joined(separator: ", ")) had been imported whole and stay; "
-            note += "containerd did not come back within \(Duration.describe(milliseconds: waited)): check systemctl status containerd and journalctl -u containerd; once it is back, the next kctr import removes what this one left (lease \(lease) and its partial content), or remove it now with ctr -n \(namespace) leases rm \(lease)"
+            note += "containerd did not answer again within \(Duration.describe(milliseconds: waited))"
+            if e.hint?.contains("journalctl") != true || e.hint == Session.stoppedHint {
+                note += ": check systemctl status containerd and journalctl -u containerd"
+            }
+            note += "; once it is back, the next kctr import removes what this one left (lease \(lease) and its partial content), or remove it now with ctr -n \(namespace) leases rm \(lease)"
         }
         if cleanup != .released, e.hint == Session.stoppedHint { e.hint = note } else {
             e.hint = [e.hint, note].compactMap { $0 }.joined(separator: "; ")
