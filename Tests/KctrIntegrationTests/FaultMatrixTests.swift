@@ -379,7 +379,7 @@ final class FaultMatrixTests: XCTestCase {
             let out = dir + "/out.tar"
             let cases: [(args: [String], step: String)] = [
                 (["import", archive], "RuntimeService/Status"),
-                (["import", "--snapshotter", "overlayfs", archive], "Leases/Create"),
+                (["import", "--snapshotter", "overlayfs", archive], "Leases/List"),
                 (["export", out, "registry.k8s.io/pause:3.9"], "Images/"),
                 (["images", "ls"], "Images/List"),
             ]

@@ -64,7 +64,7 @@ public struct ImageImporter: Sendable {
         let isK8s = session.config.namespace == "k8s.io"
         let snapshotter = try await chooseSnapshotter(options)
 
-        await StaleImports(session: session).clean()
+        try await StaleImports(session: session).clean()
         let leaseID = StaleImports.name("lease")
         let expiry = ISO8601DateFormatter().string(from: Date().addingTimeInterval(Self.leaseExpiry))
         do {
