@@ -80,6 +80,7 @@ final class CallHandle: @unchecked Sendable {
     deinit { kctr_call_free(raw) }
 
     func markAnswered() { channel.markAnswered() }
+    func markWedged() { channel.markWedged() }
 
     func cancel() { kctr_call_cancel(raw) }
 

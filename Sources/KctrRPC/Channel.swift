@@ -22,6 +22,16 @@ public final class RPCChannel: @unchecked Sendable {
     /// never there.
     public var hasAnswered: Bool { answeredFlag.load(ordering: .relaxed) }
 
+    private let wedgedFlag = Atomic<Bool>(false)
+
+    /// True once a stream step hit its idle deadline: the daemon stopped
+    /// reading, and the gRPC core completes no further send on this
+    /// connection (even with a deadline) until it closes. Callers should
+    /// make no more calls.
+    public var isWedged: Bool { wedgedFlag.load(ordering: .relaxed) }
+
+    func markWedged() { wedgedFlag.store(true, ordering: .relaxed) }
+
     func markAnswered() {
         if !answeredFlag.load(ordering: .relaxed) { answeredFlag.store(true, ordering: .relaxed) }
     }

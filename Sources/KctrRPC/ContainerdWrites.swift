@@ -171,8 +171,9 @@ public final class ContentWriter: @unchecked Sendable {
         var req = Proto(["action": .enumeration(0), "ref": .string(ref), "total": .int(total)])
         if !expected.isEmpty { req["expected"] = .string(expected) }
         let stream = self.stream
+        let request = req
         let reply = try await withIdleDeadline(idle, stream: stream) { () async throws(RPCError) -> Proto? in
-            try await stream.send(req)
+            try await stream.send(request)
             return try await stream.receive()
         }
         guard let reply else {
@@ -196,27 +197,36 @@ public final class ContentWriter: @unchecked Sendable {
         var req = Proto(["action": .enumeration(1), "ref": .string(ref), "offset": .int(offset),
                          "data": .bytes(data), "total": .int(total)])
         if !expected.isEmpty { req["expected"] = .string(expected) }
+        let request = req
         try await withIdleDeadline(idle, stream: stream) { () async throws(RPCError) in
-            try await stream.send(req)
-            offset += Int64(data.count)
-            pending += 1
-            if pending > 1 { try await drainOne() }
+            try await self.stream.send(request)
+            self.offset += Int64(data.count)
+            self.pending += 1
+            if self.pending > 1 { try await self.drainOne() }
         }
     }
 
     /// Commits the blob; returns its digest.
+    /// containerd fsyncs the blob on commit, which on a loaded node may take
+    /// far longer than one chunk: the commit gets at least 5 minutes.
     public func commit(labels: [String: String]) async throws(RPCError) -> String {
         var req = Proto(["action": .enumeration(2), "ref": .string(ref), "offset": .int(offset), "total": .int(offset)])
         if !expected.isEmpty { req["expected"] = .string(expected) }
         if !labels.isEmpty { req["labels"] = .map(labels) }
-        try await stream.send(req, close: true)
-        while pending > 0 { try await drainOne() }
-        guard let reply = try await stream.receive() else {
-            throw RPCError(code: .internal, message: "content write of \(ref) ended without a commit response", method: stream.method)
+        let stream = self.stream
+        let request = req
+        return try await withIdleDeadline(max(idle, Self.commitMilliseconds), stream: stream) { () async throws(RPCError) -> String in
+            try await stream.send(request, close: true)
+            while self.pending > 0 { try await self.drainOne() }
+            guard let reply = try await stream.receive() else {
+                throw RPCError(code: .internal, message: "content write of \(self.ref) ended without a commit response", method: stream.method)
+            }
+            _ = try await stream.receive()
+            return reply.string("digest")
         }
-        _ = try await stream.receive()
-        return reply.string("digest")
     }
+
+    static let commitMilliseconds: Int64 = 5 * 60 * 1000
 
     public func cancel() { stream.cancel() }
 

@@ -118,7 +118,9 @@ final class FaultMatrixTests: XCTestCase {
 
     /// The message every kill case shares: which step, that containerd went away, what to do.
     func assertStopped(_ stderr: String, step: String, _ lab: Lab, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertTrue(stderr.hasPrefix("kctr: "), stderr, file: file, line: line)
+        let errors = stderr.split(separator: "\n").filter { !$0.hasPrefix("kctr: debug: ") }
+        XCTAssertEqual(errors.count, 1, "one error line: \(stderr)", file: file, line: line)
+        XCTAssertTrue(errors.first?.hasPrefix("kctr: ") == true, stderr, file: file, line: line)
         XCTAssertTrue(stderr.contains(step), "expected \(step) in: \(stderr)", file: file, line: line)
         XCTAssertTrue(stderr.contains("containerd at \(lab.socket) stopped answering"), stderr, file: file, line: line)
         XCTAssertTrue(stderr.contains("journalctl -u containerd"), stderr, file: file, line: line)
@@ -152,9 +154,13 @@ final class FaultMatrixTests: XCTestCase {
     }
 
     /// The daemon is restarted while kctr waits for it (default --timeout 10s):
-    /// kctr releases its lease itself and nothing of the run is left.
+    /// kctr releases its lease itself and nothing of the run is left. The
+    /// restart waits until kctr is in its wait (its --debug line), so that the
+    /// failed step is not simply retried on the new daemon.
     func checkRestartedWithinDeadline(_ lab: Lab, _ run: Background, step: String,
                                       file: StaticString = #filePath, line: UInt = #line) {
+        let waiting = run.wait { run.stderr.contains("more to release lease kctr-import-") }
+        XCTAssertTrue(waiting, "kctr never waited for the daemon: \(run.stderr)", file: file, line: line)
         restart(lab, file: file, line: line)
         let took = run.waitExit(timeout: 30)
         XCTAssertNotNil(took, "kctr hung after the daemon died", file: file, line: line)
@@ -198,7 +204,7 @@ final class FaultMatrixTests: XCTestCase {
     func testImportKilledDuringUploadDaemonRestarted() throws {
         let lab = try Lab()
         defer { lab.stop() }
-        let run = try startImport(lab, timeout: nil)
+        let run = try startImport(lab, timeout: nil, debug: true)
         waitForUpload(lab, run)
         try killDaemon(lab)
         checkRestartedWithinDeadline(lab, run, step: "to the content store (Content/Write)")
@@ -228,7 +234,7 @@ final class FaultMatrixTests: XCTestCase {
 
     /// Stops kctr at `point`, kills the daemon, lets kctr go on.
     func importStoppedAt(_ lab: Lab, _ point: String, timeout: String?) throws -> Background {
-        let args = (timeout.map { ["--timeout", $0] } ?? []) + ["import", try TestImages.path("pause.oci.tar")]
+        let args = (timeout.map { ["--timeout", $0] } ?? ["--debug"]) + ["import", try TestImages.path("pause.oci.tar")]
         let run = try Background(lab, args, env: ["KCTR_TEST_STOP_AT": point])
         XCTAssertTrue(run.wait(timeout: 60) { run.isStopped }, "kctr never reached \(point): \(run.stderr)")
         try killDaemon(lab)
@@ -263,6 +269,7 @@ final class FaultMatrixTests: XCTestCase {
         let lab = try Lab()
         defer { lab.stop() }
         let run = try importStoppedAt(lab, "import-after-record", timeout: nil)
+        XCTAssertTrue(run.wait { run.stderr.contains("more to release lease kctr-import-") }, "kctr never waited: \(run.stderr)")
         restart(lab)
         XCTAssertNotNil(run.waitExit(timeout: 30), "kctr hung after the daemon died")
         let stderr = run.stderr
@@ -318,11 +325,14 @@ final class FaultMatrixTests: XCTestCase {
     func testImportWithFrozenDaemonGivesUpAtTheDeadline() throws {
         let lab = try Lab()
         defer { lab.stop() }
-        let run = try startImport(lab, timeout: "2s")
-        waitForUpload(lab, run)
+        // kctr stops itself after the first chunk of a layer, the daemon is frozen, kctr goes on.
+        let run = try Background(lab, ["--timeout", "2s", "import", try DaemonKillTests.mediumArchive()],
+                                 env: ["KCTR_TEST_STOP_AT": "import-mid-blob"])
+        XCTAssertTrue(run.wait { run.isStopped }, "kctr never reached import-mid-blob: \(run.stderr)")
         let daemon = try pid(lab)
         XCTAssertEqual(kill(daemon, SIGSTOP), 0)
         defer { kill(daemon, SIGCONT) }
+        kill(run.process.processIdentifier, SIGCONT)
         let took = run.waitExit(timeout: 30)
         XCTAssertNotNil(took, "kctr hung on a frozen daemon")
         let stderr = run.stderr

@@ -118,6 +118,8 @@ public struct ImageImporter: Sendable {
         let budget = Double(session.config.timeoutMilliseconds) / 1000
         var waited = false
         while true {
+            // A daemon that stopped reading: no call can get through this connection any more.
+            if containerd.rpc.channel.isWedged { return .leftBehind }
             do {
                 try await releaseLease(leaseID)
                 let own = StaleImports.ownPrefix
