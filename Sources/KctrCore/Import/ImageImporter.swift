@@ -219,7 +219,7 @@ public struct ImageImporter: Sendable {
 
     private func importLeased(path: String, plan: ImportPlan, api: ContainerdAPI, snapshotter: String,
                               options: ImportOptions, isK8s: Bool, notImported: [String],
-                          created: CreatedRecords) async throws -> ImportReport {
+                              created: CreatedRecords) async throws -> ImportReport {
         var plan = plan
         let wanted = Set(plan.images.filter { !$0.names.isEmpty || $0.digestNamePrefix != nil }.flatMap { image -> [String] in
             var paths = image.dockerLayerPaths
