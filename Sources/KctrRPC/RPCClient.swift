@@ -205,7 +205,9 @@ final class IdleGate<T: Sendable>: @unchecked Sendable {
     // @unchecked: every field is guarded by `lock`.
     private let lock = Mutex<Void>(())
     private var continuation: CheckedContinuation<Result<T, RPCError>, Never>?
+    /// The result when it came before `start` (then `start` resumes with it).
     private var pending: Result<T, RPCError>?
+    private var done = false
     private var work: Task<Void, Never>?
     private var watchdog: Task<Void, Never>?
     private var cancelled = false
@@ -229,10 +231,12 @@ final class IdleGate<T: Sendable>: @unchecked Sendable {
     @discardableResult
     func finish(_ result: Result<T, RPCError>) -> Bool {
         let (cont, first, dog): (CheckedContinuation<Result<T, RPCError>, Never>?, Bool, Task<Void, Never>?) = lock.withLock { _ in
-            guard pending == nil else { return (nil, false, nil) }
-            pending = result
+            guard !done else { return (nil, false, nil) }
+            done = true
             let c = continuation
             continuation = nil
+            // Keep the result (a chunk of up to 1 MiB) only when nobody waits for it yet.
+            if c == nil { pending = result }
             return (c, true, watchdog)
         }
         if first { dog?.cancel() }
