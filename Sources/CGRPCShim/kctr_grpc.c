@@ -30,7 +30,7 @@ kctr_channel *kctr_channel_create(const char *target, int max_receive_bytes, int
     kctr_channel *c = calloc(1, sizeof(*c));
     if (c == NULL) return NULL;
 
-    grpc_arg args[7];
+    grpc_arg args[8];
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
     args[0].value.integer = max_receive_bytes;
@@ -57,7 +57,12 @@ kctr_channel *kctr_channel_create(const char *target, int max_receive_bytes, int
     args[6].type = GRPC_ARG_INTEGER;
     args[6].key = GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES;
     args[6].value.integer = 1024 * 1024;
-    grpc_channel_args channel_args = {.num_args = 7, .args = args};
+    // Keep trying at least once a second, so that a restarted daemon is
+    // found again within a short --timeout (the failed-import cleanup waits for it).
+    args[7].type = GRPC_ARG_INTEGER;
+    args[7].key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
+    args[7].value.integer = 1000;
+    grpc_channel_args channel_args = {.num_args = 8, .args = args};
 
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
     if (creds == NULL) {

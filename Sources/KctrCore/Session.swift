@@ -102,11 +102,16 @@ public struct Session: Sendable {
         guard let e = error as? RPCError else { return error }
         let path = config.endpoint.path
         let call = e.method.isEmpty ? what : "\(what) (\(e.shortMethod))"
+        if let full = Self.diskFull(e, call: call) { return full }
         switch e.code {
         case .deadlineExceeded:
             let t = Duration.describe(milliseconds: e.timeoutMilliseconds > 0 ? e.timeoutMilliseconds : config.timeoutMilliseconds)
-            return KctrError("\(call): containerd at \(path) did not answer within \(t)",
+            let what = daemonAnswered ? "stopped answering: no reply within \(t)" : "accepted the connection but did not answer within \(t)"
+            return KctrError("\(call): containerd at \(path) \(what)",
                              hint: "the daemon may be hung, overloaded, or not containerd; raise the deadline with --timeout 30s, and check its logs (journalctl -u containerd)")
+        case .unavailable where daemonAnswered:
+            return KctrError("\(call): containerd at \(path) stopped answering (the connection was lost: \(e.message))",
+                             hint: Self.stoppedHint)
         case .unavailable:
             return KctrError("\(call): cannot talk gRPC to \(path): \(e.message)",
                              hint: "check that \(path) is containerd's socket and that the daemon is up (systemctl status containerd)")
@@ -125,6 +130,31 @@ public struct Session: Sendable {
         default:
             return KctrError("\(call): \(e.code.name): \(e.message)")
         }
+    }
+
+    /// True once containerd has answered a call of this session: a lost
+    /// connection afterwards means the daemon died, restarted or hung.
+    public var daemonAnswered: Bool { containerd.rpc.channel.hasAnswered }
+
+    public static let stoppedHint = "the daemon died or was restarted: check systemctl status containerd and journalctl -u containerd, then run the command again"
+
+    /// A write that failed because the disk under containerd's root is full.
+    /// containerd sends ENOSPC as Unknown with the OS's text, which names the
+    /// file: its root is the part before `/io.containerd.` (a plugin's directory).
+    static func diskFull(_ e: RPCError, call: String) -> KctrError? {
+        guard e.message.contains("no space left on device") else { return nil }
+        var root = "containerd's root directory (root in /etc/containerd/config.toml, by default /var/lib/containerd)"
+        if let plugin = e.message.range(of: "/io.containerd.") {
+            let before = e.message[..<plugin.lowerBound]
+            if let start = before.lastIndex(where: { $0 == " " || $0 == "\"" }) {
+                let candidate = String(before[before.index(after: start)...])
+                if candidate.hasPrefix("/") { root = candidate }
+            } else if before.hasPrefix("/") {
+                root = String(before)
+            }
+        }
+        return KctrError("\(call): no space left on the device holding containerd's root \(root) (\(e.code.name): \(e.message))",
+                         hint: "free space there (df -h \(root.hasPrefix("/") ? root : "/var/lib/containerd"); remove unused images with kctr images rm), then run the command again")
     }
 
     /// True when the error says the CRI services are absent.

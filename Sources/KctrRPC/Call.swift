@@ -79,6 +79,9 @@ final class CallHandle: @unchecked Sendable {
 
     deinit { kctr_call_free(raw) }
 
+    func markAnswered() { channel.markAnswered() }
+    func markWedged() { channel.markWedged() }
+
     func cancel() { kctr_call_cancel(raw) }
 
     /// Starts a batch and waits for its completion; false when the core
@@ -107,6 +110,8 @@ final class CallHandle: @unchecked Sendable {
     /// The final status as an error, or nil for OK.
     func statusError() -> RPCError? {
         let code = kctr_call_status_code(raw)
+        // OK, or a status only a server sends (not one the core makes up locally).
+        if ![1, 4, 14].contains(code) { channel.markAnswered() }
         if code == 0 { return nil }
         var message = String(cString: kctr_call_status_details(raw))
         if message.isEmpty { message = String(cString: kctr_call_error_string(raw)) }
@@ -117,6 +122,7 @@ final class CallHandle: @unchecked Sendable {
     /// The message of the last receive batch, decoded; nil at end of stream.
     func takeMessage(_ d: MessageDescriptor) throws(RPCError) -> Proto? {
         guard kctr_call_has_message(raw) == 1 else { return nil }
+        channel.markAnswered()
         let count = kctr_call_message_length(raw)
         let bytes = UnsafeRawBufferPointer(start: kctr_call_message_bytes(raw), count: count)
         do {

@@ -1,4 +1,5 @@
 internal import CGRPCShim
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -14,6 +15,26 @@ public final class RPCChannel: @unchecked Sendable {
     let handle: OpaquePointer
     public let target: String
     private var poller: pthread_t?
+    private let answeredFlag = Atomic<Bool>(false)
+
+    /// True once the daemon has answered a call (a reply or a streamed
+    /// message): a later Unavailable means it went away, not that it was
+    /// never there.
+    public var hasAnswered: Bool { answeredFlag.load(ordering: .relaxed) }
+
+    private let wedgedFlag = Atomic<Bool>(false)
+
+    /// True once a stream step hit its idle deadline: the daemon stopped
+    /// reading, and the gRPC core completes no further send on this
+    /// connection (even with a deadline) until it closes. Callers should
+    /// make no more calls.
+    public var isWedged: Bool { wedgedFlag.load(ordering: .relaxed) }
+
+    func markWedged() { wedgedFlag.store(true, ordering: .relaxed) }
+
+    func markAnswered() {
+        if !answeredFlag.load(ordering: .relaxed) { answeredFlag.store(true, ordering: .relaxed) }
+    }
 
     /// - Parameters:
     ///   - target: a gRPC target such as `unix:///run/containerd/containerd.sock`.

@@ -36,7 +36,8 @@ extension ContainerdAPI {
     /// `.alreadyExists` (and containerd adds it to the current lease).
     public func contentWriter(ref: String, expected: String, total: Int64) async throws(RPCError) -> ContentWriter {
         let stream = try await bulk.openStream(RPCMethod(Service.content, "Write"))
-        let writer = ContentWriter(stream: stream, ref: ref, expected: expected, total: total)
+        let writer = ContentWriter(stream: stream, ref: ref, expected: expected, total: total,
+                                   idleMilliseconds: rpc.options.timeoutMilliseconds)
         try await writer.stat()
         return writer
     }
@@ -151,12 +152,16 @@ public final class ContentWriter: @unchecked Sendable {
     private let total: Int64
     private var offset: Int64 = 0
     private var pending = 0
+    /// The longest wait for one step (a STAT, a chunk sent and the one
+    /// before it acknowledged): the session's --timeout.
+    private let idle: Int64
 
-    init(stream: RPCStream, ref: String, expected: String, total: Int64) {
+    init(stream: RPCStream, ref: String, expected: String, total: Int64, idleMilliseconds: Int64) {
         self.stream = stream
         self.ref = ref
         self.expected = expected
         self.total = total
+        self.idle = idleMilliseconds
     }
 
     /// Opens the ingest as containerd's own client does: a STAT first, so an
@@ -165,8 +170,13 @@ public final class ContentWriter: @unchecked Sendable {
     func stat() async throws(RPCError) {
         var req = Proto(["action": .enumeration(0), "ref": .string(ref), "total": .int(total)])
         if !expected.isEmpty { req["expected"] = .string(expected) }
-        try await stream.send(req)
-        guard let reply = try await stream.receive() else {
+        let stream = self.stream
+        let request = req
+        let reply = try await withIdleDeadline(idle, stream: stream) { () async throws(RPCError) -> Proto? in
+            try await stream.send(request)
+            return try await stream.receive()
+        }
+        guard let reply else {
             throw RPCError(code: .internal, message: "content write of \(ref) ended before its status", method: stream.method)
         }
         offset = reply.int("offset")
@@ -187,25 +197,36 @@ public final class ContentWriter: @unchecked Sendable {
         var req = Proto(["action": .enumeration(1), "ref": .string(ref), "offset": .int(offset),
                          "data": .bytes(data), "total": .int(total)])
         if !expected.isEmpty { req["expected"] = .string(expected) }
-        try await stream.send(req)
-        offset += Int64(data.count)
-        pending += 1
-        if pending > 1 { try await drainOne() }
+        let request = req
+        try await withIdleDeadline(idle, stream: stream) { () async throws(RPCError) in
+            try await self.stream.send(request)
+            self.offset += Int64(data.count)
+            self.pending += 1
+            if self.pending > 1 { try await self.drainOne() }
+        }
     }
 
     /// Commits the blob; returns its digest.
+    /// containerd fsyncs the blob on commit, which on a loaded node may take
+    /// far longer than one chunk: the commit gets at least 5 minutes.
     public func commit(labels: [String: String]) async throws(RPCError) -> String {
         var req = Proto(["action": .enumeration(2), "ref": .string(ref), "offset": .int(offset), "total": .int(offset)])
         if !expected.isEmpty { req["expected"] = .string(expected) }
         if !labels.isEmpty { req["labels"] = .map(labels) }
-        try await stream.send(req, close: true)
-        while pending > 0 { try await drainOne() }
-        guard let reply = try await stream.receive() else {
-            throw RPCError(code: .internal, message: "content write of \(ref) ended without a commit response", method: stream.method)
+        let stream = self.stream
+        let request = req
+        return try await withIdleDeadline(max(idle, Self.commitMilliseconds), stream: stream) { () async throws(RPCError) -> String in
+            try await stream.send(request, close: true)
+            while self.pending > 0 { try await self.drainOne() }
+            guard let reply = try await stream.receive() else {
+                throw RPCError(code: .internal, message: "content write of \(self.ref) ended without a commit response", method: stream.method)
+            }
+            _ = try await stream.receive()
+            return reply.string("digest")
         }
-        _ = try await stream.receive()
-        return reply.string("digest")
     }
+
+    static let commitMilliseconds: Int64 = 5 * 60 * 1000
 
     public func cancel() { stream.cancel() }
 
@@ -222,23 +243,31 @@ extension ContainerdAPI {
     public func contentReader(digest: String) async throws(RPCError) -> ContentReader {
         let stream = try await bulk.openStream(RPCMethod(Service.content, "Read"))
         try await stream.send(Proto(["digest": .string(digest)]), close: true)
-        return ContentReader(stream: stream)
+        return ContentReader(stream: stream, idleMilliseconds: rpc.options.timeoutMilliseconds)
     }
 }
 
 /// A blob read in order (Content.Read, server-streaming), one chunk at a time.
 public final class ContentReader: Sendable {
     private let stream: RPCStream
+    /// The longest wait for one chunk: the session's --timeout.
+    private let idle: Int64
 
-    init(stream: RPCStream) { self.stream = stream }
+    init(stream: RPCStream, idleMilliseconds: Int64) {
+        self.stream = stream
+        self.idle = idleMilliseconds
+    }
 
     /// The next chunk, or nil at the end of the blob.
     public func next() async throws(RPCError) -> [UInt8]? {
-        while let message = try await stream.receive() {
-            let data = message.bytes("data")
-            if !data.isEmpty { return data }
+        let stream = self.stream
+        return try await withIdleDeadline(idle, stream: stream) { () async throws(RPCError) -> [UInt8]? in
+            while let message = try await stream.receive() {
+                let data = message.bytes("data")
+                if !data.isEmpty { return data }
+            }
+            return nil
         }
-        return nil
     }
 
     public func cancel() { stream.cancel() }

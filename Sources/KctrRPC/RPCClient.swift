@@ -1,4 +1,5 @@
 internal import CGRPCShim
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -108,6 +109,8 @@ public final class RPCStream: @unchecked Sendable {
 
     public func cancel() { call.cancel() }
 
+    func markWedged() { call.markWedged() }
+
     /// Sends one message; `close` half-closes the stream after it.
     public func send(_ message: Proto, close: Bool = false) async throws(RPCError) {
         let bytes = try ProtoCodec.encode(message, as: input)
@@ -156,6 +159,97 @@ public final class RPCStream: @unchecked Sendable {
         statusRead = true
         status = call.statusError()
         return status
+    }
+}
+
+/// Bounds one step of a long stream: when `body` has not finished within
+/// `milliseconds`, the step fails with DeadlineExceeded (timeoutMilliseconds =
+/// the limit) and the call is cancelled. A bulk transfer may take half an
+/// hour, but a daemon that moves no byte for --timeout is hung. The step
+/// fails without waiting for `body`: a send blocked in the transport's write
+/// to a frozen daemon completes only when the connection does, even after the
+/// call is cancelled (the gRPC core finishes a send once its bytes are out).
+func withIdleDeadline<T: Sendable>(_ milliseconds: Int64, stream: RPCStream,
+                                   _ body: @escaping @Sendable () async throws(RPCError) -> T) async throws(RPCError) -> T {
+    guard milliseconds > 0 else { return try await body() }
+    let gate = IdleGate<T>()
+    let result: Result<T, RPCError> = await withTaskCancellationHandler {
+        await withCheckedContinuation { (cont: CheckedContinuation<Result<T, RPCError>, Never>) in
+            gate.start(cont,
+                       work: Task {
+                           do throws(RPCError) {
+                               gate.finish(.success(try await body()))
+                           } catch {
+                               gate.finish(.failure(error))
+                           }
+                       },
+                       watchdog: Task {
+                           try? await Task.sleep(nanoseconds: UInt64(milliseconds) * 1_000_000)
+                           guard !Task.isCancelled else { return }
+                           let late = RPCError(code: .deadlineExceeded, message: "no reply within \(milliseconds) ms on a running stream",
+                                               method: stream.method, timeoutMilliseconds: milliseconds)
+                           if gate.finish(.failure(late)) {
+                               stream.markWedged()
+                               stream.cancel()
+                           }
+                       })
+        }
+    } onCancel: {
+        gate.cancelWork()
+    }
+    return try result.get()
+}
+
+/// Resumes a step once: with the body's result or the watchdog's deadline.
+final class IdleGate<T: Sendable>: @unchecked Sendable {
+    // @unchecked: every field is guarded by `lock`.
+    private let lock = Mutex<Void>(())
+    private var continuation: CheckedContinuation<Result<T, RPCError>, Never>?
+    /// The result when it came before `start` (then `start` resumes with it).
+    private var pending: Result<T, RPCError>?
+    private var done = false
+    private var work: Task<Void, Never>?
+    private var watchdog: Task<Void, Never>?
+    private var cancelled = false
+
+    func start(_ cont: CheckedContinuation<Result<T, RPCError>, Never>, work: Task<Void, Never>, watchdog: Task<Void, Never>) {
+        let (early, cancel): (Result<T, RPCError>?, Bool) = lock.withLock { _ in
+            self.work = work
+            self.watchdog = watchdog
+            if let pending { return (pending, cancelled) }
+            continuation = cont
+            return (nil, cancelled)
+        }
+        if cancel { work.cancel() }
+        if let early {
+            watchdog.cancel()
+            cont.resume(returning: early)
+        }
+    }
+
+    /// True for the first result, which resumes the waiting step.
+    @discardableResult
+    func finish(_ result: Result<T, RPCError>) -> Bool {
+        let (cont, first, dog): (CheckedContinuation<Result<T, RPCError>, Never>?, Bool, Task<Void, Never>?) = lock.withLock { _ in
+            guard !done else { return (nil, false, nil) }
+            done = true
+            let c = continuation
+            continuation = nil
+            // Keep the result (a chunk of up to 1 MiB) only when nobody waits for it yet.
+            if c == nil { pending = result }
+            return (c, true, watchdog)
+        }
+        if first { dog?.cancel() }
+        cont?.resume(returning: result)
+        return first
+    }
+
+    func cancelWork() {
+        let w: Task<Void, Never>? = lock.withLock { _ in
+            cancelled = true
+            return work
+        }
+        w?.cancel()
     }
 }
 

@@ -109,9 +109,11 @@ final class ConnectionErrorTests: XCTestCase {
 }
 
 /// A unix socket server that is not containerd: `hang` accepts and never
-/// answers, `close` accepts and hangs up at once.
+/// answers, `close` accepts and hangs up at once, `settings` accepts, sends
+/// an HTTP/2 SETTINGS frame (so the client sees a ready transport) and then
+/// never answers a call.
 final class SocketServer {
-    enum Mode: String { case hang, close }
+    enum Mode: String { case hang, close, settings }
     let path: String
     private let process: Process
 
@@ -126,7 +128,9 @@ final class SocketServer {
         while True:
             c, _ = s.accept()
             if sys.argv[2] == "close": c.close()
-            else: held.append(c)
+            else:
+                if sys.argv[2] == "settings": c.sendall(b"\\x00\\x00\\x00\\x04\\x00\\x00\\x00\\x00\\x00")
+                held.append(c)
         """
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")

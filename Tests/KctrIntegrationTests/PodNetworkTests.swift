@@ -64,5 +64,7 @@ final class PodNetworkTests: XCTestCase {
         XCTAssertTrue(stdout.hasPrefix("tick-1\n"), stdout)
         XCTAssertTrue(stdout.contains("after-rotation\n"), stdout)
         XCTAssertTrue(stderr.contains("following the log of container"), stderr)
+        XCTAssertTrue(stderr.contains("containerd at \(lab.socket) stopped answering"), stderr)
+        XCTAssertTrue(stderr.contains("journalctl -u containerd"), stderr)
     }
 }

@@ -230,5 +230,6 @@ final class StatsEventsTests: XCTestCase {
         XCTAssertEqual(follower.process.terminationStatus, 1, follower.stderr)
         XCTAssertTrue(follower.stderr.hasPrefix("kctr: "), follower.stderr)
         XCTAssertTrue(follower.stderr.contains("containerd at \(lab.socket)"), follower.stderr)
+        XCTAssertTrue(follower.stderr.contains("journalctl -u containerd"), follower.stderr)
     }
 }

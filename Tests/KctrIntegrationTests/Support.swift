@@ -84,8 +84,10 @@ final class Lab {
     let base: String
     var socket: String { base + "/containerd.sock" }
 
-    init(_ options: [String] = []) throws {
+    /// `prepare` runs on BASE before the daemon starts (e.g. to mount a small tmpfs on BASE/root).
+    init(_ options: [String] = [], prepare: ((String) throws -> Void)? = nil) throws {
         base = FileManager.default.temporaryDirectory.appendingPathComponent("kctr-lab-\(UUID().uuidString.prefix(8))").path
+        if let prepare { try prepare(base) }
         let r = runProcess([Paths.lab, "up", base] + options, timeout: 60)
         guard r.status == 0 else {
             throw SetupError("cannot start a private containerd (\(r.status)): \(r.stderr)")

@@ -83,6 +83,7 @@ struct BlobUploader: Sendable {
         func send(_ bytes: [UInt8]) throws {
             do {
                 try blocking(control) { try await writer.write(bytes) }
+                if sent == 0 && size > 2 * Int64(Self.chunkSize) { FaultPoint.reach("import-mid-blob") }
                 sent += Int64(bytes.count)
             } catch let e as RPCError where e.code == .alreadyExists {
                 existed = true

@@ -64,7 +64,7 @@ public struct ImageImporter: Sendable {
         let isK8s = session.config.namespace == "k8s.io"
         let snapshotter = try await chooseSnapshotter(options)
 
-        await StaleImports(session: session).clean()
+        try await StaleImports(session: session).clean()
         let leaseID = StaleImports.name("lease")
         let expiry = ISO8601DateFormatter().string(from: Date().addingTimeInterval(Self.leaseExpiry))
         do {
@@ -73,21 +73,108 @@ public struct ImageImporter: Sendable {
             throw session.explain(error, doing: "creating a lease for the import")
         }
         let api = session.containerd.leased(leaseID)
+        let created = CreatedRecords()
         do {
             let result = try await importLeased(path: path, plan: plan, api: api, snapshotter: snapshotter,
-                                                options: options, isK8s: isK8s, notImported: notImported)
+                                                options: options, isK8s: isK8s, notImported: notImported, created: created)
             try await releaseLease(leaseID)
             return result
         } catch {
             // Also after Ctrl-C: the lease goes, so nothing of this run survives GC.
-            try? await releaseLease(leaseID)
-            throw error
+            if Task.isCancelled {
+                try? await releaseLease(leaseID)
+                throw error
+            }
+            let cleanup = await cleanUp(leaseID)
+            throw Self.annotate(KctrError.unexplained(error) ?? error, cleanup: cleanup, lease: leaseID,
+                                namespace: session.config.namespace, waited: session.config.timeoutMilliseconds,
+                                created: created.names)
         }
     }
 
     private func releaseLease(_ id: String) async throws {
         let containerd = session.containerd
         try await Task.detached { try await containerd.deleteLease(id: id, sync: false) }.value
+    }
+
+    /// What became of the lease of a failed import.
+    enum Cleanup: Equatable {
+        /// Released at once (the daemon is up: a bad archive, a full disk...).
+        case released
+        /// The daemon went away and came back within the deadline; then released.
+        case releasedAfterRestart
+        /// The daemon did not come back within the deadline: the lease and its
+        /// ingests stay until the next `kctr import` (StaleImports) or their expiry.
+        case leftBehind
+    }
+
+    /// Releases the lease and aborts this run's ingests. When containerd went
+    /// away (killed, restarting), waits for it up to the call deadline
+    /// (--timeout), so that a daemon restarted by its supervisor keeps nothing
+    /// of this run.
+    private func cleanUp(_ leaseID: String) async -> Cleanup {
+        let containerd = session.containerd
+        let started = monotonicNow()
+        let budget = Double(session.config.timeoutMilliseconds) / 1000
+        var waited = false
+        while true {
+            // A daemon that stopped reading: no call can get through this connection any more.
+            if containerd.rpc.channel.isWedged { return .leftBehind }
+            do {
+                try await releaseLease(leaseID)
+                let own = StaleImports.ownPrefix
+                try? await Task.detached {
+                    for ref in try await containerd.activeIngests() where ref.hasPrefix(own) {
+                        try? await containerd.abortIngest(ref: ref)
+                    }
+                }.value
+                return waited ? .releasedAfterRestart : .released
+            } catch let e as RPCError where e.code == .notFound {
+                return waited ? .releasedAfterRestart : .released
+            } catch let e as RPCError where e.code == .unavailable || e.code == .deadlineExceeded {
+                let left = budget - (monotonicNow() - started)
+                if left <= 0 || Task.isCancelled { return .leftBehind }
+                waited = true
+                session.debug("containerd is not answering (\(e.code.name)): waiting \(Int(left.rounded(.up)))s more to release lease \(leaseID)")
+                try? await Task.sleep(nanoseconds: UInt64(min(0.25, left) * 1e9))
+            } catch {
+                session.debug("releasing lease \(leaseID): \(error)")
+                return .leftBehind
+            }
+        }
+    }
+
+    private func monotonicNow() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// Adds to the hint what became of this run's lease, when that is news.
+    static func annotate(_ error: Error, cleanup: Cleanup, lease: String, namespace: String, waited: Int64,
+                         created: [String] = []) -> Error {
+        guard var e = error as? KctrError else { return error }
+        var note: String
+        let removed = created.isEmpty ? "kctr removed what this import had written"
+            : "\(created.joined(separator: ", ")) had been imported whole (content, unpack and record) and stay, and kctr released the rest"
+        switch cleanup {
+        case .released:
+            guard e.message.contains("no space left on the device") || !created.isEmpty else { return e }
+            note = removed
+        case .releasedAfterRestart:
+            note = "containerd came back and \(removed); find out why it stopped (journalctl -u containerd), then run the import again"
+        case .leftBehind:
+            note = created.isEmpty ? "" : "\(created.joined(separator: ", ")) had been imported whole and stay; "
+            note += "containerd did not answer again within \(Duration.describe(milliseconds: waited))"
+            if e.hint?.contains("journalctl") != true || e.hint == Session.stoppedHint {
+                note += ": check systemctl status containerd and journalctl -u containerd"
+            }
+            note += "; once it is back, the next kctr import removes what this one left (lease \(lease) and its partial content), or remove it now with ctr -n \(namespace) leases rm \(lease)"
+        }
+        if cleanup != .released, e.hint == Session.stoppedHint { e.hint = note } else {
+            e.hint = [e.hint, note].compactMap { $0 }.joined(separator: "; ")
+        }
+        return e
     }
 
     private func chooseSnapshotter(_ options: ImportOptions) async throws -> String {
@@ -131,7 +218,8 @@ public struct ImageImporter: Sendable {
     // MARK: the import under the lease
 
     private func importLeased(path: String, plan: ImportPlan, api: ContainerdAPI, snapshotter: String,
-                              options: ImportOptions, isK8s: Bool, notImported: [String]) async throws -> ImportReport {
+                              options: ImportOptions, isK8s: Bool, notImported: [String],
+                              created: CreatedRecords) async throws -> ImportReport {
         var plan = plan
         let wanted = Set(plan.images.filter { !$0.names.isEmpty || $0.digestNamePrefix != nil }.flatMap { image -> [String] in
             var paths = image.dockerLayerPaths
@@ -152,6 +240,7 @@ public struct ImageImporter: Sendable {
         }
         var report = ImportReport(images: [], notImported: notImported, blobsWritten: upload.written,
                                   blobsPresent: upload.present, bytesWritten: upload.bytes)
+        FaultPoint.reach("import-after-upload")
         for image in plan.images where !image.names.isEmpty {
             guard let target = image.target else { continue }
             try await labelChildren(image, api: api)
@@ -169,7 +258,10 @@ public struct ImageImporter: Sendable {
                 sum + m.descriptor.size + m.config.size + m.layers.reduce(0) { $0 + $1.size }
             } + image.indexes.reduce(0) { $0 + $1.size }
             for name in image.names {
+                FaultPoint.reach("import-before-record")
                 try await saveRecord(name: name, target: target, labels: labels, api: api)
+                created.add(name)
+                FaultPoint.reach("import-after-record")
                 var criID: String?
                 if isK8s { criID = try await criImageID(name) }
                 report.images.append(ImportedImage(
@@ -250,5 +342,25 @@ public struct ImageImporter: Sendable {
             if attempt < 39 { try await Task.sleep(nanoseconds: 50_000_000) }
         }
         return nil
+    }
+}
+
+/// Names whose image record an import has created (each is complete when
+/// created: content labelled, layers unpacked), for the failure report.
+final class CreatedRecords: @unchecked Sendable {
+    // @unchecked: `list` is guarded by `lock`.
+    private let lock = NSLock()
+    private var list: [String] = []
+
+    func add(_ name: String) {
+        lock.lock()
+        list.append(name)
+        lock.unlock()
+    }
+
+    var names: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return list
     }
 }

@@ -16,6 +16,9 @@ struct StaleImports: Sendable {
         "\(prefix)\(pidNamespace)-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())-\(what)"
     }
 
+    /// What every ref and lease of this process starts with.
+    static var ownPrefix: String { "\(prefix)\(pidNamespace)-\(getpid())-" }
+
     /// The inode of /proc/self/ns/pid ("0" when unknown: then nothing is ever judged stale).
     static let pidNamespace: String = {
         var st = stat()
@@ -31,7 +34,9 @@ struct StaleImports: Sendable {
         return kill(pid, 0) != 0 && errno == ESRCH
     }
 
-    func clean() async {
+    /// Throws only when the daemon does not answer (the import would fail
+    /// next anyway, and should not wait a second deadline for that).
+    func clean() async throws {
         let api = session.containerd
         do {
             for id in try await api.leases() where Self.isStale(id) {
@@ -42,6 +47,8 @@ struct StaleImports: Sendable {
                 session.debug("aborting ingest \(ref) of an import that did not finish")
                 try await api.abortIngest(ref: ref)
             }
+        } catch let e as RPCError where e.code == .deadlineExceeded || e.code == .unavailable {
+            throw session.explain(e, doing: "looking for leases left by earlier imports")
         } catch {
             session.debug("cleaning up earlier imports: \(error)")
         }
