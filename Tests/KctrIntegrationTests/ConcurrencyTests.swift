@@ -14,7 +14,7 @@ final class ConcurrencyTests: XCTestCase {
     static let multi = "docker.io/kctr/multi:1.0"
 
     static var rounds: Int {
-        Int(ProcessInfo.processInfo.environment["KCTR_CONCURRENCY_ROUNDS"] ?? "") ?? 2
+        max(1, Int(ProcessInfo.processInfo.environment["KCTR_CONCURRENCY_ROUNDS"] ?? "") ?? 2)
     }
 
     /// Eight imports at once into a fresh daemon: OCI and docker archives of
