@@ -60,6 +60,7 @@ let package = Package(
         .target(name: "KctrArchive", dependencies: ["CArchive"]),
         .testTarget(name: "KctrArchiveTests", dependencies: ["KctrArchive"]),
         .testTarget(name: "KctrRPCTests", dependencies: ["KctrRPC"]),
+        .testTarget(name: "KctrRPCLiveTests", dependencies: ["KctrRPC"]),
         .testTarget(name: "KctrCoreTests", dependencies: ["KctrCore", "KctrCommands"], resources: [.copy("Fixtures")]),
         .testTarget(name: "KctrIntegrationTests", dependencies: ["kctr", "KctrRPC"]),
         .testTarget(name: "KctrFuzzTests", dependencies: ["KctrFuzz"], exclude: ["Corpus"]),

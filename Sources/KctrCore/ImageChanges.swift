@@ -39,6 +39,10 @@ extension ImageCatalog {
                 let record = try await record(named: ref)
                 do {
                     try await session.containerd.deleteImage(name: record.name, sync: sync)
+                } catch where error.code == .notFound {
+                    // Found, then gone: another client removed it in between.
+                    throw KctrError("image \(record.name) not found in namespace \(session.config.namespace): another client removed it first",
+                                    hint: "list the images with `kctr images ls`")
                 } catch {
                     throw session.explain(error, doing: "removing image \(record.name)")
                 }

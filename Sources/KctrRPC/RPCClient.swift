@@ -148,17 +148,37 @@ public final class RPCStream: @unchecked Sendable {
         return RPCError(code: .internal, message: "the stream failed without a status", method: method)
     }
 
-    private var statusRead = false
-    private var status: RPCError?
+    // The status batch may be started once per call, but both directions can
+    // need it (a failed send while a receive waits): the first asker starts
+    // it, every asker awaits the same result.
+    private let status = StatusOnce()
 
-    /// Waits for the call's final status; nil for OK.
+    /// Waits for the call's final status; nil for OK. Safe from both
+    /// directions at once.
     public func finalStatus() async throws(RPCError) -> RPCError? {
-        if statusRead { return status }
         let call = self.call
-        _ = try await call.run { raw, tag in kctr_call_start_status(raw, tag) }
-        statusRead = true
-        status = call.statusError()
-        return status
+        let task = await status.task {
+            do throws(RPCError) {
+                _ = try await call.run { raw, tag in kctr_call_start_status(raw, tag) }
+                return .success(call.statusError())
+            } catch {
+                return .failure(error)
+            }
+        }
+        let result = await withTaskCancellationHandler { await task.value } onCancel: { call.cancel() }
+        return try result.get()
+    }
+}
+
+/// The one status batch of a stream, started by its first asker.
+private actor StatusOnce {
+    private var started: Task<Result<RPCError?, RPCError>, Never>?
+
+    func task(_ start: @escaping @Sendable () async -> Result<RPCError?, RPCError>) -> Task<Result<RPCError?, RPCError>, Never> {
+        if let started { return started }
+        let task = Task { await start() }
+        started = task
+        return task
     }
 }
 

@@ -313,21 +313,35 @@ public struct ImageImporter: Sendable {
         }
     }
 
+    /// Creates the record, or updates the existing one. As containerd's
+    /// client does, an update that finds the record gone (an `images rm`
+    /// between the two calls) creates it again.
     private func saveRecord(name: String, target: OCIDescriptor, labels: [String: String], api: ContainerdAPI) async throws {
         let record = ImageRecord(name: name, labels: labels,
                                  target: Descriptor(mediaType: target.mediaType ?? "", digest: target.digest, size: target.size))
-        do {
-            _ = try await api.createImage(record)
-        } catch where error.code == .alreadyExists {
+        for _ in 0..<Self.maxRecordAttempts {
             do {
-                _ = try await api.updateImage(record, fields: ["target"] + labels.keys.sorted().map { "labels.\($0)" })
+                _ = try await api.createImage(record)
+                return
+            } catch where error.code == .alreadyExists {
+                do {
+                    _ = try await api.updateImage(record, fields: ["target"] + labels.keys.sorted().map { "labels.\($0)" })
+                    return
+                } catch where error.code == .notFound {
+                    session.debug("image \(name) was removed between create and update: creating it again")
+                    continue
+                } catch {
+                    throw session.explain(error, doing: "updating image \(name)")
+                }
             } catch {
-                throw session.explain(error, doing: "updating image \(name)")
+                throw session.explain(error, doing: "creating image \(name)")
             }
-        } catch {
-            throw session.explain(error, doing: "creating image \(name)")
         }
+        throw KctrError("creating image \(name): it was removed and re-created by another client \(Self.maxRecordAttempts) times meanwhile",
+                        hint: "another client is removing and creating \(name) in a loop; import again when it is done")
     }
+
+    static let maxRecordAttempts = 10
 
     /// CRI learns of new images from containerd's events: give it a moment.
     private func criImageID(_ name: String) async throws -> String? {
