@@ -85,29 +85,7 @@ final class StatsEventsTests: XCTestCase {
     // MARK: events
 
     /// `kctr events` in the background, its output in files.
-    final class Follower {
-        let process = Process()
-        let dir: URL
-
-        init(_ lab: Lab, _ args: [String]) throws {
-            dir = FileManager.default.temporaryDirectory.appendingPathComponent("kctr-events-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: dir.appendingPathComponent("out").path, contents: nil)
-            FileManager.default.createFile(atPath: dir.appendingPathComponent("err").path, contents: nil)
-            process.executableURL = URL(fileURLWithPath: Paths.kctr)
-            process.arguments = ["--address", lab.socket] + args
-            var env = ProcessInfo.processInfo.environment
-            for key in ["CONTAINERD_ADDRESS", "CONTAINER_RUNTIME_ENDPOINT", "CONTAINERD_NAMESPACE"] { env[key] = nil }
-            process.environment = env
-            process.standardOutput = try FileHandle(forWritingTo: dir.appendingPathComponent("out"))
-            process.standardError = try FileHandle(forWritingTo: dir.appendingPathComponent("err"))
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-        }
-
-        var stdout: String { (try? String(contentsOf: dir.appendingPathComponent("out"), encoding: .utf8)) ?? "" }
-        var stderr: String { (try? String(contentsOf: dir.appendingPathComponent("err"), encoding: .utf8)) ?? "" }
-
+    final class Follower: BackgroundKctr {
         /// Runs `trigger` (with a fresh number) once a second until a line satisfies `found`.
         func await(timeout: Double = 15, trigger: (Int) -> Void, found: (String) -> Bool) -> String? {
             let start = Date()
@@ -121,23 +99,6 @@ final class StatsEventsTests: XCTestCase {
                 }
             }
             return nil
-        }
-
-        /// Waits for the exit; the seconds it took, or nil after `timeout`.
-        func waitExit(timeout: Double) -> Double? {
-            let start = Date()
-            while process.isRunning && Date().timeIntervalSince(start) < timeout { usleep(10_000) }
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                return nil
-            }
-            return Date().timeIntervalSince(start)
-        }
-
-        deinit {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-            try? FileManager.default.removeItem(at: dir)
         }
     }
 

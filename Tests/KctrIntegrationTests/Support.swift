@@ -188,3 +188,66 @@ final class SharedLab: @unchecked Sendable {
         lab = nil
     }
 }
+
+/// A kctr command running in the background (a transfer to interrupt, `events` or `logs -f` to follow),
+/// its output in files.
+class BackgroundKctr {
+    let process = Process()
+    let dir: URL
+
+    init(_ lab: Lab, _ args: [String], env: [String: String] = [:]) throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("kctr-bg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: dir.appendingPathComponent("out").path, contents: nil)
+        FileManager.default.createFile(atPath: dir.appendingPathComponent("err").path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: Paths.kctr)
+        process.arguments = ["--address", lab.socket] + args
+        var environment = ProcessInfo.processInfo.environment
+        for key in ["CONTAINERD_ADDRESS", "CONTAINER_RUNTIME_ENDPOINT", "CONTAINERD_NAMESPACE", "KCTR_TEST_STOP_AT"] {
+            environment[key] = nil
+        }
+        for (k, v) in env { environment[k] = v }
+        process.environment = environment
+        process.standardOutput = try FileHandle(forWritingTo: dir.appendingPathComponent("out"))
+        process.standardError = try FileHandle(forWritingTo: dir.appendingPathComponent("err"))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var stdout: String { (try? String(contentsOf: dir.appendingPathComponent("out"), encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOf: dir.appendingPathComponent("err"), encoding: .utf8)) ?? "" }
+
+    /// Polls `condition` every 10 ms; false after `timeout` or when kctr exited.
+    func wait(timeout: Double = 60, until condition: () -> Bool) -> Bool {
+        let start = Date()
+        while Date().timeIntervalSince(start) < timeout && process.isRunning {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return false
+    }
+
+    /// True once kctr has stopped itself at a KCTR_TEST_STOP_AT point.
+    var isStopped: Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(close, offsetBy: 2)...].hasPrefix("T")
+    }
+
+    /// Waits for the exit; the seconds it took, or nil (and kctr killed) after `timeout`.
+    func waitExit(timeout: Double) -> Double? {
+        let start = Date()
+        while process.isRunning && Date().timeIntervalSince(start) < timeout { usleep(10_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return nil
+        }
+        return Date().timeIntervalSince(start)
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        try? FileManager.default.removeItem(at: dir)
+    }
+}
