@@ -112,4 +112,33 @@ final class TempFileTests: XCTestCase {
         try temp.commit()
         XCTAssertEqual(contents(out), "archive")
     }
+
+    /// A temp file left by a killed export (its kctr process is gone) is removed by the next export of
+    /// the same OUT; a live process's temp file, another pid namespace's, a symlink and other names stay.
+    func testTempFilesOfKilledExportsAreSweptAndNothingElse() throws {
+        let ns = StaleImports.pidNamespace
+        try XCTSkipIf(ns == "0", "no /proc/self/ns/pid here")
+        // A pid that existed and is gone: a finished child's.
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/true")
+        try child.run()
+        child.waitUntilExit()
+        let dead = child.processIdentifier
+        let out = dir + "/out/"
+        let stale = out + ".image.tar.kctr-\(ns)-\(dead)-abcdefabcdef"
+        let live = out + ".image.tar.kctr-\(ns)-\(getpid())-abcdefabcdef"
+        let foreign = out + ".image.tar.kctr-1-\(dead)-abcdefabcdef"
+        let link = out + ".image.tar.kctr-\(ns)-\(dead)-symlinksymli"
+        let other = out + ".other.tar.kctr-\(ns)-\(dead)-abcdefabcdef"
+        for path in [stale, live, foreign, other] { try "x".write(toFile: path, atomically: false, encoding: .utf8) }
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: victim)
+
+        let temp = try TempFile(beside: out + "image.tar")
+        defer { temp.discard() }
+        XCTAssertTrue(temp.path.hasPrefix(out + ".image.tar.kctr-\(ns)-\(getpid())-"), temp.path)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale), "the killed export's temp file stayed")
+        for path in [live, foreign, other] { XCTAssertEqual(contents(path), "x", path) }
+        XCTAssertNotNil(try? FileManager.default.destinationOfSymbolicLink(atPath: link))
+        XCTAssertEqual(contents(victim), "precious")
+    }
 }

@@ -284,6 +284,7 @@ final class TempFile: @unchecked Sendable {
         let dir = (target as NSString).deletingLastPathComponent
         // NAME_MAX is 255 bytes: keep room for the prefix and suffix.
         let base = String(decoding: (target as NSString).lastPathComponent.utf8.prefix(200), as: UTF8.self)
+        TempFile.sweep(dir: dir.isEmpty ? "." : dir, prefix: ".\(base).kctr-")
         var lastError: Int32 = EEXIST
         for _ in 0..<Self.attempts {
             let candidate = "\(dir.isEmpty ? "." : dir)/.\(base).kctr-\(suffix())"
@@ -304,8 +305,23 @@ final class TempFile: @unchecked Sendable {
                         hint: "check that the directory exists and is writable, and who else writes to it")
     }
 
+    /// `<pid namespace>-<pid>-<random>`: the owner tells a temp file of a killed export from a live one.
     static func randomSuffix() -> String {
-        String((0..<12).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement() ?? "x" })
+        "\(StaleImports.pidNamespace)-\(getpid())-"
+            + String((0..<12).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement() ?? "x" })
+    }
+
+    /// Removes temp files that earlier exports of the same OUT left when they were killed (SIGKILL gives
+    /// no chance to clean up): only regular files of this user, named by a kctr process of this pid
+    /// namespace that no longer exists. Symlinks and anything else are left alone.
+    static func sweep(dir: String, prefix: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+        for name in names where name.hasPrefix(prefix) && StaleImports.ownerIsGone(name.dropFirst(prefix.count)) {
+            let path = "\(dir)/\(name)"
+            var st = stat()
+            guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_uid == geteuid() else { continue }
+            unlink(path)
+        }
     }
 
     func commit() throws {

@@ -27,8 +27,14 @@ struct StaleImports: Sendable {
     }()
 
     static func isStale(_ name: String, namespace: String = pidNamespace) -> Bool {
-        guard name.hasPrefix(prefix), namespace != "0" else { return false }
-        let parts = name.dropFirst(prefix.count).split(separator: "-")
+        guard name.hasPrefix(prefix) else { return false }
+        return ownerIsGone(name.dropFirst(prefix.count), namespace: namespace)
+    }
+
+    /// `<pid namespace>-<pid>-...`: true when that kctr process is gone (same pid namespace only).
+    static func ownerIsGone(_ rest: Substring, namespace: String = pidNamespace) -> Bool {
+        guard namespace != "0" else { return false }
+        let parts = rest.split(separator: "-")
         guard parts.count >= 2, String(parts[0]) == namespace, let pid = Int32(parts[1]), pid > 0 else { return false }
         if pid == getpid() { return false }
         return kill(pid, 0) != 0 && errno == ESRCH
