@@ -6,7 +6,7 @@ import KctrRPC
 public enum ProtoJSON {
     public static func value(_ p: Proto) -> JSONValue {
         var out: [String: JSONValue] = [:]
-        for (name, v) in p.fields { out[camel(name)] = value(v) }
+        for f in p.fields { out[camel(f.name)] = value(f.value) }
         return .object(out)
     }
 

@@ -30,11 +30,11 @@ enum ProtoCodec {
     private static func build(_ message: Proto, _ d: MessageDescriptor, _ arena: CArena) throws(RPCError) -> UnsafeMutableRawPointer {
         let mem = try arena.allocate(d.pointee.sizeof_message)
         protobuf_c_message_init(d, mem)
-        for (fieldName, value) in message.fields {
-            guard let field = protobuf_c_message_descriptor_get_field_by_name(d, fieldName) else {
-                throw RPCError.codec("\(name(of: d)) has no field \(fieldName)")
+        for f in message.fields {
+            guard let field = protobuf_c_message_descriptor_get_field_by_name(d, f.name) else {
+                throw RPCError.codec("\(name(of: d)) has no field \(f.name)")
             }
-            try set(field, value, in: mem, arena)
+            try set(field, f.value, in: mem, arena)
         }
         return mem
     }
@@ -160,10 +160,9 @@ enum ProtoCodec {
     }
 
     private static func read(_ msg: UnsafeRawPointer, _ d: MessageDescriptor) -> Proto {
-        var out: [String: ProtoValue] = [:]
+        var out: [ProtoField] = []
         let desc = d.pointee
         guard let fields = desc.fields else { return Proto() }
-        out.reserveCapacity(Int(desc.n_fields))
         for i in 0..<Int(desc.n_fields) {
             let field = fields[i]
             let slot = msg.advanced(by: Int(field.offset))
@@ -176,7 +175,7 @@ enum ProtoCodec {
                 for j in 0..<count {
                     if let v = element(field, array.advanced(by: j * width)) { items.append(v) }
                 }
-                out[String(cString: field.name)] = .list(items)
+                out.append(ProtoField(name: String(cString: field.name), value: .list(items)))
                 continue
             }
             if field.flags & UInt32(PROTOBUF_C_FIELD_FLAG_ONEOF.rawValue) != 0 {
@@ -186,9 +185,9 @@ enum ProtoCodec {
                       field.type != PROTOBUF_C_TYPE_STRING, field.type != PROTOBUF_C_TYPE_MESSAGE {
                 if msg.advanced(by: Int(field.quantifier_offset)).load(as: Int32.self) == 0 { continue }
             }
-            if let v = element(field, slot) { out[String(cString: field.name)] = v }
+            if let v = element(field, slot) { out.append(ProtoField(name: String(cString: field.name), value: v)) }
         }
-        return Proto(out)
+        return Proto(unique: out)
     }
 
     private static func element(_ field: ProtobufCFieldDescriptor, _ p: UnsafeRawPointer) -> ProtoValue? {

@@ -79,9 +79,25 @@ final class ProtoAccessorTests: XCTestCase {
         var p = Proto()
         p["name"] = .string("x")
         XCTAssertEqual(p.string("name"), "x")
-        XCTAssertEqual(p.fields, ["name": .string("x")])
+        XCTAssertEqual(p.fields, [ProtoField(name: "name", value: .string("x"))])
+        p["name"] = .string("y")
+        XCTAssertEqual(p.fields, [ProtoField(name: "name", value: .string("y"))], "setting a field again replaces it")
         p["name"] = nil
         XCTAssertEqual(p, Proto())
+    }
+
+    func testEqualityIgnoresFieldOrder() {
+        var a = Proto()
+        a["x"] = .int(1)
+        a["y"] = .string("s")
+        var b = Proto()
+        b["y"] = .string("s")
+        b["x"] = .int(1)
+        XCTAssertEqual(a, b)
+        b["x"] = .int(2)
+        XCTAssertNotEqual(a, b)
+        b["x"] = nil
+        XCTAssertNotEqual(a, b, "a missing field differs")
     }
 }
 
