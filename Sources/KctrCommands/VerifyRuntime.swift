@@ -127,8 +127,8 @@ struct VerifyRuntime: AsyncParsableCommand {
             guard !checks.isEmpty else { continue }
             text += (text.isEmpty ? "" : "\n") + group.rawValue + "\n"
             for c in checks {
-                let m = mark(c.status).padding(toLength: markWidth, withPad: " ", startingAt: 0)
-                text += "  \(m) \(c.id.padding(toLength: idWidth, withPad: " ", startingAt: 0))  \(c.found)\n"
+                let m = Render.pad(mark(c.status), markWidth)
+                text += "  \(m) \(Render.pad(c.id, idWidth))  \(c.found)\n"
                 if c.status == .warn || c.status == .fail {
                     let indent = String(repeating: " ", count: 2 + markWidth + 1 + 4)
                     text += "\(indent)evidence: \(c.evidence)\n"

@@ -71,19 +71,7 @@ public struct CRILogParser: Sendable {
     }
 
     /// RFC 3339 with nanoseconds -> seconds since 1970.
-    public static func seconds(_ text: String) -> Double? {
-        // Foundation's ISO 8601 parser takes at most milliseconds: cut the fraction to 3 digits.
-        var t = text
-        if let dot = t.firstIndex(of: "."), let end = t[dot...].firstIndex(where: { $0 == "Z" || $0 == "+" || $0 == "-" }) {
-            let digits = t[t.index(after: dot)..<end]
-            t.replaceSubrange(dot..<end, with: "." + String((digits + "000").prefix(3)))
-        }
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = f.date(from: t) { return d.timeIntervalSince1970 }
-        f.formatOptions = [.withInternetDateTime]
-        return f.date(from: t)?.timeIntervalSince1970
-    }
+    public static func seconds(_ text: String) -> Double? { Timestamps.parse(text) }
 
     /// `--since`: a duration back from now (10s, 5m, 2h) or an RFC 3339 time.
     public static func since(_ text: String, now: Double = Date().timeIntervalSince1970) -> Double? {

@@ -56,7 +56,7 @@ public struct Endpoint: Sendable, Equatable {
             rest.removeFirst("unix://".count)
         } else if rest.hasPrefix("unix:") {
             rest.removeFirst("unix:".count)
-        } else if let scheme = rest.range(of: "://") {
+        } else if let scheme = rest.firstRange(of: "://") {
             let name = String(rest[rest.startIndex..<scheme.lowerBound])
             throw KctrError("unsupported address \(address) (from \(source)): scheme \(name) is not a unix socket",
                             hint: "containerd listens on a unix socket, e.g. --address /run/containerd/containerd.sock")

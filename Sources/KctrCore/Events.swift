@@ -67,7 +67,7 @@ public enum EventFilters {
         var groups: [[String]] = []
         if !topics.isEmpty { groups.append(topics.map(topicPrefix)) }
         if !filters.isEmpty { groups.append(filters) }
-        if let namespace { groups.append(["namespace==\"\(namespace.replacingOccurrences(of: "\"", with: "\\\""))\""]) }
+        if let namespace { groups.append(["namespace==\"\(namespace.replacing("\"", with: "\\\""))\""]) }
         var out: [String] = [""]
         for group in groups {
             out = out.flatMap { prefix in group.map { prefix.isEmpty ? $0 : prefix + "," + $0 } }
@@ -79,16 +79,7 @@ public enum EventFilters {
 /// How `kctr events` prints an event.
 public enum EventFormat {
     /// RFC 3339 in UTC with microseconds.
-    public static func time(_ seconds: Double) -> String {
-        let whole = seconds.rounded(.down)
-        let micros = Int(((seconds - whole) * 1e6).rounded())
-        let (sec, frac) = micros >= 1_000_000 ? (whole + 1, 0) : (whole, micros)
-        var t = time_t(sec)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), frac)
-    }
+    public static func time(_ seconds: Double) -> String { Timestamps.utcMicros(seconds) }
 
     /// The payload as JSON: decoded when kctr knows the type, else its type and base64 bytes.
     public static func payload(_ e: EventEnvelope) -> JSONValue {

@@ -88,7 +88,7 @@ public enum InspectSummary {
             return lines.map { line in
                 let pad = String(repeating: " ", count: width)
                 let values = line.value.split(separator: "\n", omittingEmptySubsequences: false)
-                let first = (line.key + ":").padding(toLength: width, withPad: " ", startingAt: 0) + (values.first.map(String.init) ?? "")
+                let first = Render.pad(line.key + ":", width) + (values.first.map(String.init) ?? "")
                 return ([first] + values.dropFirst().map { pad + $0 }).joined(separator: "\n")
             }.joined(separator: "\n") + "\n"
         }.joined(separator: "\n")
@@ -129,7 +129,7 @@ public enum InspectSummary {
     /// Nanoseconds since 1970 as an ISO time; "-" for zero (not yet).
     static func time(_ v: JSONValue?) -> String {
         guard let ns = number(v), ns > 0 else { return "-" }
-        return ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(ns) / 1e9))
+        return Timestamps.utc(Double(ns) / 1e9)
     }
 
     /// `k=v, k=v` sorted by key; scalars only (nested values as JSON).

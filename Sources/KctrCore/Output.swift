@@ -36,6 +36,14 @@ public enum Render {
         }
     }
 
+    /// `text` with spaces after it up to `width` characters (never cut). Unlike NSString's
+    /// padding(toLength:), which counts UTF-16 units and bridges through CoreFoundation, it counts
+    /// characters, as the column widths are counted.
+    public static func pad(_ text: String, _ width: Int) -> String {
+        let n = text.count
+        return n >= width ? text : text + String(repeating: " ", count: width - n)
+    }
+
     /// Left-aligned columns separated by three spaces.
     public static func table(_ headers: [String], _ rows: [[String]]) -> String {
         var widths = headers.map(\.count)
@@ -51,7 +59,7 @@ public enum Render {
                     out += cell
                 } else {
                     let width = i < widths.count ? widths[i] : cell.count
-                    out += cell.padding(toLength: width, withPad: " ", startingAt: 0) + "   "
+                    out += pad(cell, width) + "   "
                 }
             }
             return out
@@ -75,26 +83,18 @@ public enum Render {
 
     /// printf's "%.1f" without Foundation's String(format:), which sets up a locale (ICU) first:
     /// 2.1 M instructions of a one-image `images ls`.
-    static func fixed1(_ value: Double) -> String {
-        var buffer = [CChar](repeating: 0, count: 64)
-        let n = withVaList([value]) { vsnprintf(&buffer, buffer.count, "%.1f", $0) }
-        guard n > 0, n < buffer.count else { return "\(value)" }
-        return String(cString: buffer)
-    }
+    static func fixed1(_ value: Double) -> String { fixed(value, digits: 1) }
 
     /// RFC 3339 in UTC to the second ("2026-01-02T03:04:05Z"), what ISO8601DateFormatter prints by
-    /// default, without its ICU date formatter (2.6 M instructions and megabytes of locale data touched).
-    public static func utc(_ seconds: Double) -> String {
-        // Like the formatter: to the nearest millisecond, then the second it falls in.
-        var t = time_t(((seconds * 1000).rounded() / 1000).rounded(.down))
-        var parts = tm()
-        guard gmtime_r(&t, &parts) != nil else { return "" }
-        func pad(_ v: Int32, _ width: Int) -> String {
-            let s = String(v)
-            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
-        }
-        return pad(parts.tm_year + 1900, 4) + "-" + pad(parts.tm_mon + 1, 2) + "-" + pad(parts.tm_mday, 2) + "T"
-            + pad(parts.tm_hour, 2) + ":" + pad(parts.tm_min, 2) + ":" + pad(parts.tm_sec, 2) + "Z"
+    /// default, without its ICU date formatter (see Timestamps).
+    public static func utc(_ seconds: Double) -> String { Timestamps.utc(seconds) }
+
+    /// printf's "%.2f" (or any precision) without String(format:) and its locale set-up.
+    public static func fixed(_ value: Double, digits: Int) -> String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        let n = withVaList([Int32(digits), value]) { vsnprintf(&buffer, buffer.count, "%.*f", $0) }
+        guard n > 0, n < buffer.count else { return "\(value)" }
+        return String(cString: buffer)
     }
 }
 
@@ -107,29 +107,13 @@ public enum JSONValue: Codable, Sendable, Equatable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    /// Parses `text`; a string that is not JSON is kept as a string.
     /// The JSON document in `text`, or the text itself as a string when it is not JSON.
     ///
-    /// Through JSONSerialization, not `Decodable`: decoding an untyped value with Decoder means trying each
-    /// type in turn and catching the failures, which for CRI's verbose config cost `kctr info` ~13 M
-    /// instructions.
+    /// Through JSONParser, not `Decodable` (decoding an untyped value with Decoder means trying each type
+    /// in turn and catching the failures: ~13 M instructions for CRI's verbose config) nor
+    /// JSONSerialization (NSDictionary and NSNumber, then a cast per value: ~6 M).
     public static func parse(_ text: String) -> JSONValue {
-        guard let any = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) else {
-            return .string(text)
-        }
-        return JSONValue(foundation: any)
-    }
-
-    /// A JSONSerialization value as a JSONValue (booleans are NSNumbers of type "c").
-    init(foundation any: Any) {
-        switch any {
-        case let s as String: self = .string(s)
-        case let n as NSNumber:
-            self = String(cString: n.objCType) == "c" ? .bool(n.boolValue) : .number(n.doubleValue)
-        case let a as [Any]: self = .array(a.map(JSONValue.init(foundation:)))
-        case let o as [String: Any]: self = .object(o.mapValues(JSONValue.init(foundation:)))
-        default: self = .null
-        }
+        JSONParser.parse(text) ?? .string(text)
     }
 
     public init(from decoder: Decoder) throws {

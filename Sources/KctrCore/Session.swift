@@ -144,7 +144,7 @@ public struct Session: Sendable {
     static func diskFull(_ e: RPCError, call: String) -> KctrError? {
         guard e.message.contains("no space left on device") else { return nil }
         var root = "containerd's root directory (root in /etc/containerd/config.toml, by default /var/lib/containerd)"
-        if let plugin = e.message.range(of: "/io.containerd.") {
+        if let plugin = e.message.firstRange(of: "/io.containerd.") {
             let before = e.message[..<plugin.lowerBound]
             if let start = before.lastIndex(where: { $0 == " " || $0 == "\"" }) {
                 let candidate = String(before[before.index(after: start)...])

@@ -123,7 +123,7 @@ public struct Stats: Sendable {
     public static func cells(_ r: StatsRow, noTrunc: Bool = false) -> [String] {
         let pod = r.podNamespace.isEmpty ? r.podName : "\(r.podNamespace)/\(r.podName)"
         return [noTrunc ? r.id : String(r.id.prefix(13)), r.name, pod.isEmpty ? "-" : pod,
-                r.cpuPercent.map { String(format: "%.2f", $0) } ?? "-",
+                r.cpuPercent.map { Render.fixed($0, digits: 2) } ?? "-",
                 r.memoryWorkingSetBytes.map { Render.size(Int64(clamping: $0)) } ?? "-",
                 r.writableLayerUsedBytes.map { Render.size(Int64(clamping: $0)) } ?? "-",
                 r.writableLayerInodesUsed.map { "\($0)" } ?? "-"]

@@ -80,8 +80,33 @@ public enum FuzzTargets {
         // A link, so that link resolution is exercised too.
         catalog.entries["link"] = .init(size: 0, magic: [], link: "p1")
         _ = try? ImportPlan.make(catalog, source: "fuzz.tar", platforms: selector & 2 == 0 ? .all : .node)
-        // The same bytes through the generic JSON reader kctr uses for CRI's verbose info.
-        _ = JSONValue.parse(String(decoding: documents.first ?? [], as: UTF8.self))
+        // The same bytes through the generic JSON reader kctr uses for CRI's verbose info, which must
+        // read what JSONSerialization reads, and the same way.
+        let text = String(decoding: documents.first ?? [], as: UTF8.self)
+        let ours = JSONValue.parse(text)
+        let theirs = viaFoundation(text)
+        if ours != theirs {
+            fatalError("JSONValue.parse and JSONSerialization disagree on \(Array(text.utf8).prefix(200))")
+        }
+    }
+
+    /// What JSONSerialization reads in `text`, as a JSONValue (booleans are NSNumbers of type "c").
+    public static func viaFoundation(_ text: String) -> JSONValue {
+        guard let any = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) else {
+            return .string(text)
+        }
+        return convert(any)
+    }
+
+    static func convert(_ any: Any) -> JSONValue {
+        switch any {
+        case let s as String: return .string(s)
+        case let n as NSNumber:
+            return String(cString: n.objCType) == "c" ? .bool(n.boolValue) : .number(n.doubleValue)
+        case let a as [Any]: return .array(a.map(convert))
+        case let o as [String: Any]: return .object(o.mapValues(convert))
+        default: return .null
+        }
     }
 
     public static func split(_ bytes: [UInt8]) -> [[UInt8]] {

@@ -66,7 +66,7 @@ public struct ImageImporter: Sendable {
 
         try await StaleImports(session: session).clean()
         let leaseID = StaleImports.name("lease")
-        let expiry = ISO8601DateFormatter().string(from: Date().addingTimeInterval(Self.leaseExpiry))
+        let expiry = Timestamps.utc(Date().timeIntervalSince1970 + Self.leaseExpiry)
         do {
             try await session.containerd.createLease(id: leaseID, labels: ["containerd.io/gc.expire": expiry])
         } catch {
@@ -202,7 +202,7 @@ public struct ImageImporter: Sendable {
             }
             plan.images[0].names = [ref.description]
         }
-        let day = ISO8601DateFormatter.string(from: Date(), timeZone: .current, formatOptions: [.withFullDate])
+        let day = Timestamps.localDay(Date().timeIntervalSince1970)
         for i in plan.images.indices where plan.images[i].names.isEmpty {
             let id = plan.images[i].target?.digest ?? plan.images[i].dockerConfig?.digest ?? "?"
             if options.digestNames, let target = plan.images[i].target {

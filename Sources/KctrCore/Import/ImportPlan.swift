@@ -248,7 +248,8 @@ public struct ImportPlan: Sendable {
 
     // MARK: docker save
 
-    struct DockerManifest: Decodable {
+    /// One entry of `docker save`'s manifest.json (read on import, written on export).
+    struct DockerManifest: Codable {
         var Config: String
         var RepoTags: [String]?
         var Layers: [String]

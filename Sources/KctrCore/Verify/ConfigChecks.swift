@@ -551,7 +551,7 @@ extension FileChecks {
 
     /// "did you mean x?" for a key not in `known`.
     static func suggestion(_ key: String, known: Set<String>, section: [String], cri: [String]) -> String? {
-        let normalized = key.replacingOccurrences(of: "-", with: "_")
+        let normalized = key.replacing("-", with: "_")
         // camelCase -> snake_case
         var snake = ""
         for c in normalized {

@@ -456,7 +456,7 @@ public enum DaemonChecks {
         for line in text.split(separator: "\n") {
             let f = line.split(separator: " ")
             guard f.count > 4, let dash = f.firstIndex(of: "-"), dash + 1 < f.count else { continue }
-            let mp = String(f[4]).replacingOccurrences(of: "\\040", with: " ")
+            let mp = String(f[4]).replacing("\\040", with: " ")
             guard real == mp || real.hasPrefix(mp == "/" ? "/" : mp + "/") else { continue }
             // Later lines mount over earlier ones at the same point.
             if best == nil || mp.count >= best!.point.count { best = (mp, String(f[dash + 1])) }
@@ -837,7 +837,7 @@ public enum DaemonChecks {
 
     /// "message (hint: hint)" -> (message, hint).
     static func split(_ text: String) -> (String, String?) {
-        guard let r = text.range(of: " (hint: "), text.hasSuffix(")") else { return (text, nil) }
+        guard let r = text.firstRange(of: " (hint: "), text.hasSuffix(")") else { return (text, nil) }
         return (String(text[..<r.lowerBound]), String(text[r.upperBound..<text.index(before: text.endIndex)]))
     }
 

@@ -35,7 +35,7 @@ extension FileChecks {
         case let i as Int: return .number(Double(i))
         case let d as Double: return .number(d)
         case let s as String: return .string(s)
-        case let date as Date: return .string(ISO8601DateFormatter().string(from: date))
+        case let date as Date: return .string(Timestamps.utc(date.timeIntervalSince1970))
         case let a as [Any]: return .array(a.map { yamlToJSON($0) })
         case let m as [String: Any]: return .object(m.mapValues { yamlToJSON($0) })
         case let m as [AnyHashable: Any]:

@@ -11,6 +11,12 @@
 import Foundation
 
 public enum TOML {
+    /// "U+000A": printf's "U+%04X" without String(format:).
+    static func codePoint(_ v: UInt32) -> String {
+        let hex = String(v, radix: 16, uppercase: true)
+        return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+    }
+
     /// Parses a TOML 1.0 document into a `.object`.
     public static func parse(_ text: String) throws -> JSONValue {
         var parser = TOMLParser(bytes: Array(text.utf8))
@@ -94,7 +100,7 @@ private struct TOMLParser {
     func describeNext() -> String {
         guard let b = peek() else { return "end of file" }
         if b == Self.lf || (b == Self.cr && peek(1) == Self.lf) { return "end of line" }
-        if b < 0x20 || b == 0x7F { return String(format: "control character U+%04X", b) }
+        if b < 0x20 || b == 0x7F { return "control character " + TOML.codePoint(UInt32(b)) }
         // Show the next character (whole UTF-8 sequence).
         var end = pos + 1
         while end < bytes.count, bytes[end] & 0xC0 == 0x80 { end += 1 }
@@ -130,7 +136,7 @@ private struct TOMLParser {
         while let b = peek(), b != Self.lf {
             if b == Self.cr, peek(1) == Self.lf { break }
             if (b < 0x20 && b != Self.tab) || b == 0x7F {
-                throw error(String(format: "control character U+%04X is not allowed in a comment", b))
+                throw error("control character " + TOML.codePoint(UInt32(b)) + " is not allowed in a comment")
             }
             pos += 1
         }
@@ -430,7 +436,7 @@ private struct TOMLParser {
 
     mutating func appendScalar(_ value: UInt32, to out: inout [UInt8]) throws {
         guard let scalar = Unicode.Scalar(value) else {
-            throw error(String(format: "invalid unicode escape: U+%X is not a Unicode scalar value", value))
+            throw error("invalid unicode escape: U+" + String(value, radix: 16, uppercase: true) + " is not a Unicode scalar value")
         }
         out.append(contentsOf: Array(String(Character(scalar)).utf8))
     }
@@ -464,7 +470,7 @@ private struct TOMLParser {
 
     func checkControl(_ b: UInt8, in what: String) throws {
         if (b < 0x20 && b != Self.tab) || b == 0x7F {
-            throw error(String(format: "control character U+%04X must be escaped in \(what)", b))
+            throw error("control character " + TOML.codePoint(UInt32(b)) + " must be escaped in \(what)")
         }
     }
 
