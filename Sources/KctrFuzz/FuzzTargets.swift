@@ -84,9 +84,25 @@ public enum FuzzTargets {
         // read what JSONSerialization reads, and the same way.
         let text = String(decoding: documents.first ?? [], as: UTF8.self)
         let ours = JSONValue.parse(text)
-        let theirs = viaFoundation(text)
-        if ours != theirs {
+        // JSONSerialization stops reading at a NUL byte ("1\0x" is 1 to it); JSON has no NUL outside
+        // strings and JSONValue.parse refuses it, so texts holding one are not compared.
+        if !text.utf8.contains(0), !sameDocument(ours, viaFoundation(text)) {
             fatalError("JSONValue.parse and JSONSerialization disagree on \(Array(text.utf8).prefix(200))")
+        }
+    }
+
+    /// Equal, numbers to 1e-12 relative: past 17 significant digits JSONSerialization goes through
+    /// Decimal and lands a few units in the last place away from the correctly rounded Double.
+    public static func sameDocument(_ a: JSONValue, _ b: JSONValue) -> Bool {
+        switch (a, b) {
+        case let (.number(x), .number(y)):
+            return x == y || abs(x - y) <= 1e-12 * max(abs(x), abs(y))
+        case let (.array(x), .array(y)):
+            return x.count == y.count && zip(x, y).allSatisfy { sameDocument($0, $1) }
+        case let (.object(x), .object(y)):
+            return x.count == y.count && x.allSatisfy { k, v in y[k].map { sameDocument(v, $0) } ?? false }
+        default:
+            return a == b
         }
     }
 

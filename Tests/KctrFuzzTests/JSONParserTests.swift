@@ -41,6 +41,20 @@ final class JSONParserTests: XCTestCase {
         }
     }
 
+    /// The one known difference: JSONSerialization stops at a NUL byte, JSON has none outside strings.
+    func testNULAfterTheValueIsNotJSON() {
+        XCTAssertEqual(JSONValue.parse("1\u{0}"), .string("1\u{0}"))
+        XCTAssertEqual(FuzzTargets.viaFoundation("1\u{0}"), .number(1))
+    }
+
+    /// Past 17 significant digits both read the number, JSONSerialization a few units in the last place off.
+    func testLongNumbersAreReadToDoublePrecision() {
+        let text = String(repeating: "3", count: 53) + "1"
+        XCTAssertEqual(JSONValue.parse(text), .number(Double(text) ?? 0))
+        XCTAssertTrue(FuzzTargets.sameDocument(JSONValue.parse(text), FuzzTargets.viaFoundation(text)))
+        XCTAssertFalse(FuzzTargets.sameDocument(.number(1), .number(1.001)))
+    }
+
     func testDeepNestingIsRefusedNotRecursedInto() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         XCTAssertEqual(JSONValue.parse(deep), .string(deep))
