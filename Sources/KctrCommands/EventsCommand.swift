@@ -27,7 +27,11 @@ struct EventsCommand: AsyncParsableCommand {
     @Option(help: "Topic prefix, e.g. /tasks/ (repeatable).") var topic: [String] = []
     @Option(help: "Raw containerd filter expression (repeatable).") var filter: [String] = []
 
-    enum EventsOutput: String, ExpressibleByArgument, CaseIterable { case table, json }
+    enum EventsOutput: String, ExpressibleByArgument, CaseIterable {
+        case table, json
+        static var allValueStrings: [String] { allCases.map(\.rawValue) }
+        var defaultValueDescription: String { rawValue }
+    }
 
     func validate() throws {
         if topic.contains(where: \.isEmpty) { throw ValidationError("--topic takes a non-empty prefix, e.g. /tasks/") }

@@ -78,6 +78,11 @@ extension OutputOptions {
 
 enum OutputFormatArgument: String, ExpressibleByArgument, CaseIterable {
     case table, json, yaml
+
+    // Spelled out: ArgumentParser's defaults derive them through String(describing:) on every run
+    // (~0.9 M instructions, conformance lookups included).
+    static var allValueStrings: [String] { allCases.map(\.rawValue) }
+    var defaultValueDescription: String { rawValue }
     var format: OutputFormat {
         switch self {
         case .table: return .table

@@ -32,6 +32,23 @@ final class RenderTests: XCTestCase {
         XCTAssertEqual(Render.table(["A", "B", "C"], [["xx"]]), "A    B   C\nxx\n")
     }
 
+    /// The integer rounding is printf's "%.1f" of bytes / 1024^n, halves included (1280 B is 1.25 KiB: "1.2").
+    func testSizeRoundsAsPrintf() {
+        var values: [Int64] = [1280, 1281, 3328, 1_310_720, 1024 * 1024 - 1, (1 << 40) * 3 / 2, Int64.max]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 { values.append(Int64.random(in: 1024...(1 << 50), using: &rng)) }
+        for _ in 0..<2_000 { values.append(Int64(1 << Int.random(in: 10...48)) / 20 * Int64.random(in: 20...40)) }
+        for v in values {
+            var value = Double(v), unit = 0
+            while value >= 1024 && unit < 4 { value /= 1024; unit += 1 }
+            let expected = unit == 0 ? "\(v) B" : String(format: "%.1f", value) + " " + ["B", "KiB", "MiB", "GiB", "TiB"][unit]
+            XCTAssertEqual(Render.size(v), expected, "\(v)")
+            if Render.size(v) != expected { break }
+        }
+        XCTAssertEqual(Render.size(1280), "1.2 KiB")
+        XCTAssertEqual(Render.size(-5), "-5 B")
+    }
+
     func testSize() {
         XCTAssertEqual(Render.size(0), "0 B")
         XCTAssertEqual(Render.size(1), "1 B")
