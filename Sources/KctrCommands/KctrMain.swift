@@ -8,12 +8,7 @@ import KctrCore
 public enum KctrMain {
     public static func main() async -> Never {
         Session.tuneMemory()
-        let command: ParsableCommand
-        do {
-            command = try Kctr.parseAsRoot(GlobalArguments.hoist(Array(CommandLine.arguments.dropFirst())))
-        } catch {
-            Kctr.exit(withError: error)
-        }
+        let command = parse(GlobalArguments.hoist(Array(CommandLine.arguments.dropFirst())))
         guard var asyncCommand = command as? AsyncParsableCommand else {
             var sync = command
             do { try sync.run() } catch { fail(error) }
@@ -30,6 +25,33 @@ public enum KctrMain {
         }
         if let sig = signals.received { interrupted(sig) }
         exit(0)
+    }
+
+    /// Arguments that ask ArgumentParser for text (help, version, completions, the help dump): these are
+    /// always parsed with the full configuration.
+    static func asksForText(_ args: [String]) -> Bool {
+        for a in args {
+            if a == "--" { break }
+            if ["-h", "--help", "help", "--version"].contains(a) || a.hasPrefix("--generate-completion-script")
+                || a.hasPrefix("--experimental") { return true }
+        }
+        return false
+    }
+
+    /// The command the arguments name. Quick parsing (Kctr.configuration) is used unless the arguments ask
+    /// for text; when it fails the arguments are parsed again with the full configuration, so that every
+    /// message, usage line and exit code is ArgumentParser's own.
+    static func parse(_ args: [String]) -> ParsableCommand {
+        if !asksForText(args) {
+            Kctr.quickParse = true
+            defer { Kctr.quickParse = false }
+            if let command = try? Kctr.parseAsRoot(args) { return command }
+        }
+        do {
+            return try Kctr.parseAsRoot(args)
+        } catch {
+            Kctr.exit(withError: error)
+        }
     }
 
     static func interrupted(_ sig: Int32) -> Never {

@@ -106,6 +106,35 @@ final class ConnectionErrorTests: XCTestCase {
         XCTAssertExit(help, 0)
         XCTAssertTrue(help.stdout.contains("images"), help.stdout)
     }
+
+    /// Commands are parsed "quickly" (a super-command name in ArgumentParser's configuration makes it
+    /// skip its completion-script check); every text ArgumentParser prints must still be the full one.
+    func testQuickParsingNeverShowsInTexts() {
+        let usage = runProcess([Paths.kctr, "images", "ls", "--frobnicate"])
+        XCTAssertExit(usage, 64)
+        XCTAssertTrue(usage.stderr.contains("Unknown option '--frobnicate'"), usage.stderr)
+        XCTAssertTrue(usage.stderr.contains("\nUsage: kctr images ls "), usage.stderr)
+        let validation = runProcess([Paths.kctr, "images", "inspect", "-o", "table", "busybox"])
+        XCTAssertExit(validation, 64)
+        XCTAssertTrue(validation.stderr.contains("inspect prints json or yaml"), validation.stderr)
+        XCTAssertTrue(validation.stderr.contains("Usage: kctr images inspect"), validation.stderr)
+        for args in [["images", "--help"], ["help", "images"], ["images", "ls", "-h"]] {
+            let r = runProcess([Paths.kctr] + args)
+            XCTAssertExit(r, 0)
+            XCTAssertTrue(r.stdout.contains("USAGE: kctr images"), "\(args): \(r.stdout)")
+            XCTAssertFalse(r.stdout.contains("USAGE:  kctr"), "\(args): \(r.stdout)")
+        }
+        let completion = runProcess([Paths.kctr, "--generate-completion-script", "bash"])
+        XCTAssertExit(completion, 0)
+        XCTAssertTrue(completion.stdout.contains("_kctr()"), String(completion.stdout.prefix(300)))
+        let version = runProcess([Paths.kctr, "--version"])
+        XCTAssertExit(version, 0)
+        XCTAssertFalse(version.stdout.isEmpty)
+        // With no command, the root's help, as before.
+        let bare = runProcess([Paths.kctr])
+        XCTAssertTrue(bare.stdout.contains("USAGE: kctr <subcommand>") || bare.stderr.contains("USAGE: kctr <subcommand>"),
+                      bare.stdout + bare.stderr)
+    }
 }
 
 /// A unix socket server that is not containerd: `hang` accepts and never
