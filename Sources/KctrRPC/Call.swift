@@ -119,14 +119,28 @@ final class CallHandle: @unchecked Sendable {
                         method: method.path, timeoutMilliseconds: timeout)
     }
 
+    /// The received message's length-delimited field `number`, read from the wire bytes (see WireBytes).
+    func takeBytesField(_ number: UInt64, of d: MessageDescriptor) throws(RPCError) -> [UInt8]? {
+        try withMessage { bytes throws(RPCError) in
+            guard let field = WireBytes.field(number, in: bytes) else {
+                throw RPCError.codec("cannot decode a \(ProtoCodec.name(of: d)) from \(bytes.count) bytes")
+            }
+            return field
+        }
+    }
+
     /// The message of the last receive batch, decoded; nil at end of stream.
     func takeMessage(_ d: MessageDescriptor) throws(RPCError) -> Proto? {
+        try withMessage { bytes throws(RPCError) in try ProtoCodec.decode(bytes, as: d) }
+    }
+
+    /// `body` on the received message's bytes, nil when none was received; errors name the method.
+    private func withMessage<T>(_ body: (UnsafeRawBufferPointer) throws(RPCError) -> T) throws(RPCError) -> T? {
         guard kctr_call_has_message(raw) == 1 else { return nil }
         channel.markAnswered()
-        let count = kctr_call_message_length(raw)
-        let bytes = UnsafeRawBufferPointer(start: kctr_call_message_bytes(raw), count: count)
+        let bytes = UnsafeRawBufferPointer(start: kctr_call_message_bytes(raw), count: kctr_call_message_length(raw))
         do {
-            return try ProtoCodec.decode(bytes, as: d)
+            return try body(bytes)
         } catch {
             var e = error
             e.method = method.path

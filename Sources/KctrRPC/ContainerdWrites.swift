@@ -262,8 +262,8 @@ public final class ContentReader: Sendable {
     public func next() async throws(RPCError) -> [UInt8]? {
         let stream = self.stream
         return try await withIdleDeadline(idle, stream: stream) { () async throws(RPCError) -> [UInt8]? in
-            while let message = try await stream.receive() {
-                let data = message.bytes("data")
+            // ReadContentResponse: offset = 1, data = 2.
+            while let data = try await stream.receiveBytes(field: 2) {
                 if !data.isEmpty { return data }
             }
             return nil

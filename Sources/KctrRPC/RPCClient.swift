@@ -132,10 +132,22 @@ public final class RPCStream: @unchecked Sendable {
 
     /// The next response, or nil once the server has ended the stream with OK.
     public func receive() async throws(RPCError) -> Proto? {
+        let output = self.output
+        return try await next { call throws(RPCError) in try call.takeMessage(output) }
+    }
+
+    /// Like `receive`, for responses whose payload is one bytes field: that field's value, read
+    /// without decoding the rest (see WireBytes); nil at the end of the stream.
+    func receiveBytes(field number: UInt64) async throws(RPCError) -> [UInt8]? {
+        let output = self.output
+        return try await next { call throws(RPCError) in try call.takeBytesField(number, of: output) }
+    }
+
+    private func next<T>(_ take: (CallHandle) throws(RPCError) -> T?) async throws(RPCError) -> T? {
         guard !finished else { return nil }
         let call = self.call
         let ok = try await call.run { raw, tag in kctr_call_start_receive(raw, tag) }
-        if ok, let message = try call.takeMessage(output) { return message }
+        if ok, let value = try take(call) { return value }
         // End of stream, or a failed batch: the status tells which.
         if let err = try await finalStatus() { throw err }
         if !ok { throw RPCError(code: .internal, message: "the stream failed without a status", method: method) }

@@ -326,4 +326,39 @@ final class ProtoCodecTests: XCTestCase {
         XCTAssertEqual(t?.code, .codec)
         XCTAssertEqual(t?.message, "cannot decode a containerd.services.images.v1.ListImagesRequest from 3 bytes")
     }
+
+    // MARK: WireBytes (Content.Read's fast path)
+
+    /// WireBytes reads `data` exactly as protobuf-c does, next to other fields of every wire type.
+    func testWireBytesMatchesProtobufC() throws {
+        var chunk = [UInt8](repeating: 0, count: 300_000)
+        for i in chunk.indices { chunk[i] = UInt8(truncatingIfNeeded: i &* 31) }
+        for (offset, data) in [(Int64(0), chunk), (Int64(1) << 40, [UInt8]()), (-5, [0x00, 0xFF])] {
+            let bytes = try encode(Proto(["offset": .int(offset), "data": .bytes(data)]), Self.content, "Read", output: true)
+            let viaC = try decode(bytes, Self.content, "Read", output: true).bytes("data")
+            XCTAssertEqual(bytes.withUnsafeBytes { WireBytes.field(2, in: $0) }, viaC)
+            XCTAssertEqual(viaC, data)
+        }
+        // Fixed64 (1), fixed32 (5), an unknown length-delimited field and a repeated data field (last wins).
+        let mixed: [UInt8] = [0x09] + [UInt8](repeating: 7, count: 8) + [0x1D, 1, 2, 3, 4] + [0x3A, 2, 9, 9]
+            + [0x12, 1, 0xAA] + [0x08, 0x96, 0x01] + [0x12, 2, 0xBB, 0xCC]
+        XCTAssertEqual(mixed.withUnsafeBytes { WireBytes.field(2, in: $0) }, [0xBB, 0xCC])
+        XCTAssertEqual([UInt8]().withUnsafeBytes { WireBytes.field(2, in: $0) }, [])
+    }
+
+    func testWireBytesRefusesMalformedMessages() {
+        let bad: [[UInt8]] = [
+            [0x12, 5, 1, 2],             // length past the end
+            [0x12],                      // no length
+            [0x08],                      // varint cut short
+            [0x08, 0x80, 0x80],          // varint cut short
+            [0x09, 1, 2, 3],             // fixed64 cut short
+            [0x0B],                      // group (wire type 3)
+            [0x02, 0],                   // field number 0
+            [UInt8](repeating: 0xFF, count: 11) + [0x01],  // varint over 64 bits
+        ]
+        for b in bad {
+            XCTAssertNil(b.withUnsafeBytes { WireBytes.field(2, in: $0) }, "\(b)")
+        }
+    }
 }
