@@ -17,8 +17,12 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("crictl-config"), help: "crictl config to read runtime-endpoint from.")
     var crictlConfig: String?
 
-    @Option(name: .customLong("max-recv-size"), help: "Largest response accepted, in MiB.")
-    var maxReceiveMiB: Int = 16
+    // Optional, with the default in the help text: ArgumentParser renders an Int default through
+    // String(describing:) on every run (0.6 M instructions).
+    @Option(name: .customLong("max-recv-size"), help: "Largest response accepted, in MiB (default: 16).")
+    var maxReceiveMiB: Int?
+
+    var maxReceive: Int { maxReceiveMiB ?? 16 }
 
     @Flag(help: "Log each call (method, duration, status) to stderr.")
     var debug = false
@@ -27,7 +31,7 @@ struct GlobalOptions: ParsableArguments {
         guard let ms = Duration.milliseconds(timeout), ms > 0 else {
             throw ValidationError("--timeout \(timeout) is not a duration: use e.g. 500ms, 10s or 2m")
         }
-        guard maxReceiveMiB >= 4, maxReceiveMiB <= 2047 else {
+        guard maxReceive >= 4, maxReceive <= 2047 else {
             throw ValidationError("--max-recv-size must be between 4 and 2047 MiB")
         }
     }
@@ -38,7 +42,7 @@ struct GlobalOptions: ParsableArguments {
         return SessionConfig(endpoint: endpoint,
                              namespace: SessionConfig.namespace(flag: namespace, environment: env),
                              timeoutMilliseconds: Duration.milliseconds(timeout) ?? 10_000,
-                             maxReceiveBytes: maxReceiveMiB << 20, debug: debug)
+                             maxReceiveBytes: maxReceive << 20, debug: debug)
     }
 
     func session() throws -> Session {

@@ -54,7 +54,7 @@ struct VerifyRuntime: AsyncParsableCommand {
                                                     crictlConfig: nil, readFile: { _ in nil })
                 c = SessionConfig(endpoint: endpoint, namespace: "k8s.io",
                                   timeoutMilliseconds: Duration.milliseconds(global.timeout) ?? 10_000,
-                                  maxReceiveBytes: global.maxReceiveMiB << 20, debug: global.debug)
+                                  maxReceiveBytes: global.maxReceive << 20, debug: global.debug)
             } else {
                 c = try global.sessionConfig()
             }
