@@ -21,7 +21,7 @@ public struct Endpoint: Sendable, Equatable {
     /// in crictl.yaml > the default socket (or k3s's when only that exists).
     public static func resolve(flag: String?, environment: [String: String], crictlConfig: String?,
                                fileExists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) },
-                               readFile: (String) -> String? = { try? String(contentsOfFile: $0, encoding: .utf8) })
+                               readFile: (String) throws(KctrError) -> String? = { path throws(KctrError) in try SmallFile.text(path) })
         throws(KctrError) -> Endpoint {
         if let flag, !flag.isEmpty {
             return Endpoint(path: try socketPath(flag, source: "--address"), source: "--address")
@@ -32,7 +32,16 @@ public struct Endpoint: Sendable, Equatable {
             }
         }
         let configPath = crictlConfig ?? defaultCrictlConfig
-        if let text = readFile(configPath) {
+        // The default crictl.yaml is skipped when it cannot be read (as crictl does); one named with
+        // --crictl-config must be readable.
+        let text: String?
+        do {
+            text = try readFile(configPath)
+        } catch {
+            if crictlConfig != nil { throw error }
+            text = nil
+        }
+        if let text {
             let config = try CrictlConfig.parse(text, path: configPath)
             if let endpoint = config.runtimeEndpoint, !endpoint.isEmpty {
                 let source = "runtime-endpoint in \(configPath)"

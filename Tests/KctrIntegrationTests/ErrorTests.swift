@@ -107,6 +107,13 @@ final class ConnectionErrorTests: XCTestCase {
         XCTAssertTrue(help.stdout.contains("images"), help.stdout)
     }
 
+    /// A configuration file that is not a small regular file is refused, not read (/dev/zero would never end).
+    func testCrictlConfigThatIsADeviceIsRefused() {
+        let r = runProcess([Paths.kctr, "--crictl-config", "/dev/zero", "version"], clearEnv: true, timeout: 20)
+        XCTAssertExit(r, 1)
+        XCTAssertTrue(r.stderr.contains("kctr: /dev/zero is not a regular file (hint: ls -l /dev/zero"), r.stderr)
+    }
+
     /// Commands are parsed "quickly" (a super-command name in ArgumentParser's configuration makes it
     /// skip its completion-script check); every text ArgumentParser prints must still be the full one.
     func testQuickParsingNeverShowsInTexts() {

@@ -51,7 +51,14 @@ extension FileChecks {
         while !pending.isEmpty {
             let file = pending.removeFirst()
             if loaded.contains(file) { continue }
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            let read: String?
+            do {
+                read = try SmallFile.text(file)
+            } catch {
+                result.error = "\(error)"
+                return result
+            }
+            guard let text = read else {
                 result.error = file == path ? "\(file): cannot read the file"
                     : "\(file): cannot read this import (containerd fails to start: a file named in imports must exist)"
                 return result

@@ -11,11 +11,12 @@ extension FileChecks {
     }
 
     static func loadYAML(path: String) -> (JSONValue?, String?) {
-        guard FileManager.default.fileExists(atPath: path) else { return (nil, nil) }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            return (nil, "cannot read \(path)")
+        do {
+            guard let text = try SmallFile.text(path) else { return (nil, nil) }
+            return parseYAML(text, path: path)
+        } catch {
+            return (nil, error.description)
         }
-        return parseYAML(text, path: path)
     }
 
     /// A YAML document (kubelet or kube-proxy config) as JSON, or why it cannot be parsed.
@@ -112,9 +113,7 @@ extension FileChecks {
         }
         let config: CrictlConfig
         do {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw KctrError("cannot read \(path)")
-            }
+            guard let text = try SmallFile.text(path) else { throw KctrError("cannot read \(path): it is gone") }
             config = try CrictlConfig.parse(text, path: path)
         } catch {
             return titles.map { id, _, title in
