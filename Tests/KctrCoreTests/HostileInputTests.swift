@@ -5,18 +5,7 @@ import XCTest
 
 /// Archives and node files built to hurt: each must be refused (or read) with a message, in
 /// bounded time and memory, never crash. Several came from `make fuzz` (see the README).
-final class HostileInputTests: XCTestCase {
-    var dir = ""
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "kctr-hostile-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-
+final class HostileInputTests: ScratchDirectoryTestCase {
     // MARK: the plan over an archive's JSON documents
 
     /// A catalogue holding `documents` as JSON members.

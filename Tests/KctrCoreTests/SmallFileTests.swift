@@ -2,18 +2,7 @@ import Foundation
 import XCTest
 @testable import KctrCore
 
-final class SmallFileTests: XCTestCase {
-    var dir = ""
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "kctr-smallfile-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-
+final class SmallFileTests: ScratchDirectoryTestCase {
     private func message(_ path: String) -> String? {
         do {
             _ = try SmallFile.text(path)

@@ -4,20 +4,15 @@ import XCTest
 
 /// Export's temp file: beside OUT, O_EXCL|O_NOFOLLOW under a random name, never through a planted
 /// symlink, renamed over OUT only when complete, removed on failure.
-final class TempFileTests: XCTestCase {
-    var dir = ""
+final class TempFileTests: ScratchDirectoryTestCase {
     var victim = ""
 
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "kctr-tempfile-\(UUID().uuidString)"
+        try super.setUpWithError()
         try FileManager.default.createDirectory(atPath: dir + "/out", withIntermediateDirectories: true)
         // Outside OUT's directory: nothing may ever write here.
         victim = dir + "/victim"
         try "precious".write(toFile: victim, atomically: false, encoding: .utf8)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: dir)
     }
 
     func contents(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
