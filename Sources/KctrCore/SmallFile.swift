@@ -15,14 +15,11 @@ public enum SmallFile {
         if fd < 0 {
             let e = errno
             if e == ENOENT || e == ENOTDIR { return nil }
-            throw KctrError("cannot read \(path): \(String(cString: strerror(e)))",
-                            hint: e == EACCES ? "run as root, or check the permissions: ls -l \(path)" : nil)
+            throw failure(path, e)
         }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            throw KctrError("cannot read \(path): \(String(cString: strerror(errno)))")
-        }
+        guard fstat(fd, &st) == 0 else { throw failure(path, errno) }
         guard st.st_mode & S_IFMT == S_IFREG else {
             throw KctrError("\(path) is not a regular file", hint: "ls -l \(path): a configuration file is expected there")
         }
@@ -41,7 +38,7 @@ public enum SmallFile {
             }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw KctrError("cannot read \(path): \(String(cString: strerror(errno)))")
+                throw failure(path, errno)
             }
             if n == 0 { break }
             bytes += chunk[0..<n]
@@ -53,5 +50,11 @@ public enum SmallFile {
             throw KctrError("\(path) is not UTF-8 text", hint: "check what was written there: file \(path)")
         }
         return text
+    }
+
+    private static func failure(_ path: String, _ e: Int32) -> KctrError {
+        KctrError("cannot read \(path): \(String(cString: strerror(e)))",
+                  hint: e == EACCES ? "run as root, or check the permissions: ls -l \(path)"
+                      : "check the file and the file system under it: ls -l \(path); dmesg | tail")
     }
 }

@@ -35,6 +35,9 @@ final class SmallFileTests: ScratchDirectoryTestCase {
         XCTAssertTrue(message(dir)?.contains("is not a regular file") == true)
         XCTAssertEqual(mkfifo(dir + "/fifo", 0o600), 0)
         XCTAssertTrue(message(dir + "/fifo")?.contains("is not a regular file") == true, "a FIFO is refused without waiting for a writer")
+        XCTAssertEqual(symlink(dir + "/loop", dir + "/loop"), 0)
+        XCTAssertEqual(message(dir + "/loop"), "cannot read \(dir)/loop: Too many levels of symbolic links "
+                       + "(hint: check the file and the file system under it: ls -l \(dir)/loop; dmesg | tail)")
         try Data([0x61, 0xFF, 0xFE]).write(to: URL(fileURLWithPath: dir + "/binary"))
         XCTAssertTrue(message(dir + "/binary")?.contains("is not UTF-8 text") == true)
     }
