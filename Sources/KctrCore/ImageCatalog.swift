@@ -82,7 +82,7 @@ public struct ImageCatalog: Sendable {
                 name: record.name, digest: record.target.digest, mediaType: record.target.mediaType,
                 size: r.size, platforms: r.platforms.map(\.description), configDigest: r.configDigest,
                 chainID: r.chainID, snapshotter: snapshotter, unpacked: r.unpacked, cri: cri, labels: record.labels,
-                createdAt: record.createdAt.map { Render.utc($0) },
+                createdAt: record.createdAt.map { Timestamps.utc($0) },
                 problem: r.problem)
         }
         return rows.sorted { $0.name < $1.name }

@@ -89,15 +89,7 @@ public enum Render {
         return "\(tenths / 10).\(tenths % 10) \(units[unit])"
     }
 
-    /// printf's "%.1f" without Foundation's String(format:), which sets up a locale (ICU) first:
-    /// 2.1 M instructions of a one-image `images ls`.
-    static func fixed1(_ value: Double) -> String { fixed(value, digits: 1) }
-
-    /// RFC 3339 in UTC to the second ("2026-01-02T03:04:05Z"), what ISO8601DateFormatter prints by
-    /// default, without its ICU date formatter (see Timestamps).
-    public static func utc(_ seconds: Double) -> String { Timestamps.utc(seconds) }
-
-    /// printf's "%.2f" (or any precision) without String(format:) and its locale set-up.
+    /// printf's "%.2f" (or any precision) without String(format:), which sets up a locale (ICU) first.
     public static func fixed(_ value: Double, digits: Int) -> String {
         var buffer = [CChar](repeating: 0, count: 64)
         let n = withVaList([Int32(digits), value]) { vsnprintf(&buffer, buffer.count, "%.*f", $0) }

@@ -79,7 +79,7 @@ public struct Workloads: Sendable {
     public static let criNamespace = "k8s.io"
 
     static func iso(_ ns: Int64) -> String {
-        Render.utc(Double(ns) / 1e9)
+        Timestamps.utc(Double(ns) / 1e9)
     }
 
     private func cri<T>(_ what: String, _ body: () async throws -> T) async throws -> T {

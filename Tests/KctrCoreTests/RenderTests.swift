@@ -71,14 +71,6 @@ final class RenderTests: XCTestCase {
         }
     }
 
-    /// Render.utc prints what ISO8601DateFormatter prints by default (UTC, whole seconds).
-    func testUTCMatchesISO8601DateFormatter() {
-        let iso = ISO8601DateFormatter()
-        for seconds in [0, 1.9, 59.999, 951_782_400, 951_868_799.5, 1_700_000_000.999_9, 4_102_444_800, 1_234_567_890.25] {
-            XCTAssertEqual(Render.utc(seconds), iso.string(from: Date(timeIntervalSince1970: seconds)), "\(seconds)")
-        }
-        XCTAssertEqual(Render.utc(1_700_000_000), "2023-11-14T22:13:20Z")
-    }
 
     struct Sample: Encodable {
         var zeta = "https://registry.k8s.io/v2/pause"

@@ -35,12 +35,15 @@ final class TimestampsTests: XCTestCase {
         XCTAssertEqual(day, f.string(from: Date()))
     }
 
-    /// The same text as Foundation's formatter, which these replace.
+    /// The same text as Foundation's formatter, which these replace (UTC, whole seconds), and read back.
     func testMatchesISO8601DateFormatter() {
         let iso = ISO8601DateFormatter()
-        for seconds in [0.0, 951_782_400, 1_234_567_890.5, 4_102_444_799] {
-            XCTAssertEqual(Timestamps.utc(seconds), iso.string(from: Date(timeIntervalSince1970: seconds)))
-            XCTAssertEqual(Timestamps.parse(iso.string(from: Date(timeIntervalSince1970: seconds))), seconds.rounded(.down))
+        for seconds in [0, 1.9, 59.999, 951_782_400, 951_868_799.5, 1_700_000_000.999_9, 4_102_444_799, 4_102_444_800,
+                        1_234_567_890.25, 1_234_567_890.5] {
+            let text = iso.string(from: Date(timeIntervalSince1970: seconds))
+            XCTAssertEqual(Timestamps.utc(seconds), text, "\(seconds)")
+            XCTAssertEqual(Timestamps.parse(text), iso.date(from: text)?.timeIntervalSince1970, text)
         }
+        XCTAssertEqual(Timestamps.utc(1_700_000_000), "2023-11-14T22:13:20Z")
     }
 }
