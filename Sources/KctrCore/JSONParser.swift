@@ -3,9 +3,10 @@
 ///
 /// Written out rather than going through JSONSerialization: that builds NSDictionary/NSNumber objects
 /// whose keys hash through CoreFoundation and whose values then need a dynamic cast each, ~6.4 M
-/// instructions of `kctr info` (a fifth of the command) against ~0.3 M here. Top-level scalars are
-/// accepted (JSONSerialization's `.fragmentsAllowed`), so is a trailing comma (as JSONSerialization does), a repeated key keeps its last value, numbers are
-/// Doubles, and nesting deeper than `maxDepth` is refused rather than recursed into.
+/// instructions of `kctr info` (a fifth of the command) against ~0.5 M here. Top-level scalars are
+/// accepted (JSONSerialization's `.fragmentsAllowed`), so is a trailing comma (as JSONSerialization
+/// does); a repeated key keeps its last value, numbers are Doubles, and nesting deeper than `maxDepth`
+/// is refused rather than recursed into.
 struct JSONParser {
     static let maxDepth = 512
 
