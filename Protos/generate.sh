@@ -8,7 +8,7 @@ REPO_DIR="$(dirname "$PROTOS_DIR")"
 OUT_DIR="$REPO_DIR/Generated"
 WKT_INCLUDE="${WKT_INCLUDE:-/usr/include}"
 
-command -v protoc-c >/dev/null || { echo "generate.sh: protoc-c not found" >&2; exit 1; }
+command -v protoc-c >/dev/null || { echo "generate.sh: protoc-c not found (hint: apt-get install protobuf-c-compiler, or run scripts/deps)" >&2; exit 1; }
 
 # Well-known types our protos import; they are generated alongside our files.
 WKT_FILES=(
@@ -18,7 +18,7 @@ WKT_FILES=(
   google/protobuf/timestamp.proto
 )
 for f in "${WKT_FILES[@]}"; do
-  [[ -f "$WKT_INCLUDE/$f" ]] || { echo "generate.sh: missing $WKT_INCLUDE/$f" >&2; exit 1; }
+  [[ -f "$WKT_INCLUDE/$f" ]] || { echo "generate.sh: missing $WKT_INCLUDE/$f, a well-known type Protos/ imports (hint: apt-get install libprotobuf-dev, or run scripts/deps)" >&2; exit 1; }
 done
 
 # Remove previous output (only protoc-c files and directories left empty).
