@@ -99,7 +99,7 @@ public final class ArchiveReader {
         let fileType = UInt32(archive_entry_filetype(entry)) & kctr_ae_ifmt()
         switch fileType {
         case kctr_ae_ifreg():
-            return ArchiveEntryInfo(path: path, type: .file, size: size)
+            return ArchiveEntryInfo(path: path, type: .file, size: size, sparse: archive_entry_sparse_count(entry) > 0)
         case kctr_ae_ifdir():
             return ArchiveEntryInfo(path: path, type: .directory, size: size)
         case kctr_ae_iflnk():

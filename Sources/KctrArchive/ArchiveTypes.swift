@@ -24,12 +24,16 @@ public struct ArchiveEntryInfo: Sendable, Equatable {
     public var size: Int64
     /// Target of a symlink or hardlink; nil for other types.
     public var linkTarget: String?
+    /// A sparse file (GNU or pax sparse): `size` is its logical size, and the archive may hold far
+    /// fewer bytes (the holes are read as zeros).
+    public var sparse: Bool
 
-    public init(path: String, type: ArchiveEntryType, size: Int64, linkTarget: String? = nil) {
+    public init(path: String, type: ArchiveEntryType, size: Int64, linkTarget: String? = nil, sparse: Bool = false) {
         self.path = path
         self.type = type
         self.size = size
         self.linkTarget = linkTarget
+        self.sparse = sparse
     }
 }
 

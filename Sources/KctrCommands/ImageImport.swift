@@ -42,6 +42,11 @@ struct ImageImport: AsyncParsableCommand {
     @Option(name: [.short, .long], help: "Output format: table, json or yaml.")
     var output: OutputFormatArgument = .table
 
+    @Flag(name: .customLong("dry-run"), help: ArgumentHelp(
+        "Read and verify the whole archive (every blob hashed) without writing to containerd, and say what an import would do.",
+        discussion: "Exit 0 when an import would take every image under every name the archive gives, 1 otherwise. Works without a daemon."))
+    var dryRun = false
+
     func validate() throws {
         for p in platform where !ImportPlan.PlatformChoice.isPlatform(p) {
             throw ValidationError("--platform \(p) is not os/arch[/variant], e.g. linux/amd64")
@@ -52,7 +57,6 @@ struct ImageImport: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let session = try global.session()
         var options = ImportOptions()
         options.platforms = .from(platforms: platform, all: allPlatforms)
         options.name = name
@@ -61,14 +65,20 @@ struct ImageImport: AsyncParsableCommand {
         options.unpack = !noUnpack
         options.pin = pin
         let spooled = file == "-" ? try StandardInput.spool() : nil
-        defer { spooled?.remove() }
         let path = spooled?.path ?? file
         if spooled == nil && !FileManager.default.fileExists(atPath: path) {
             throw KctrError("cannot import \(path): no such file", hint: "give the path of an image archive, or - to read standard input")
         }
         var progress: (@Sendable (String) -> Void)?
         if isatty(2) == 1 { progress = { @Sendable line in Console.err("\r\u{1b}[K" + line) } }
-        let report = try await ImageImporter(session: session, progress: progress).run(path: path, options: options)
+        if dryRun {
+            try await checkOnly(path: path, source: spooled?.source, options: options, progress: progress)
+            withExtendedLifetime(spooled) {}
+            return
+        }
+        let session = try global.session()
+        let report = try await ImageImporter(session: session, progress: progress).run(path: path, source: spooled?.source, options: options)
+        withExtendedLifetime(spooled) {}
         if progress != nil { Console.err("\r\u{1b}[K") }
         if let doc = try Render.document(report, as: output.format) {
             Console.out(doc)
@@ -84,5 +94,43 @@ struct ImageImport: AsyncParsableCommand {
             Console.warn("\(image.name): platforms not in the archive, skipped: \(image.skippedPlatforms.joined(separator: ", "))")
         }
         for line in report.notImported { Console.warn("not imported: \(line) (name it with --name, or pass --digests)") }
+    }
+
+    /// `--dry-run`: the archive verified whole, and what an import would do here.
+    private func checkOnly(path: String, source: String?, options: ImportOptions, progress: (@Sendable (String) -> Void)?) async throws {
+        var session: Session?
+        var unreachable: String?
+        do {
+            session = try global.session()
+        } catch {
+            unreachable = "\(error)"
+        }
+        let check = try await ImageImporter.dryRun(path: path, source: source, options: options, session: session,
+                                                   unreachable: unreachable, progress: progress)
+        if progress != nil { Console.err("\r\u{1b}[K") }
+        if let doc = try Render.document(check, as: output.format) {
+            Console.out(doc)
+        } else {
+            Console.out(Render.table(["IMAGE", "DIGEST", "PLATFORMS", "MISSING PLATFORMS", "BLOBS", "SIZE", "ON NODE"], check.images.flatMap { image in
+                image.names.map { name in
+                    [name, image.digest.hasPrefix("config ") ? "(built on import)" : "sha256:" + Digest.short(image.digest),
+                     image.platforms.isEmpty ? "-" : image.platforms.joined(separator: ","),
+                     image.missingPlatforms.isEmpty ? "-" : image.missingPlatforms.joined(separator: ","),
+                     "\(image.blobs)", Render.size(image.size), image.blobsOnNode.map { "\($0)/\(image.blobs)" } ?? "?"]
+                }
+            }))
+            let node = check.onNode.map { "\($0.count) already on the node" } ?? "cannot tell which are on the node"
+            Console.err("verified \(check.blobs) blob(s) (\(Render.size(check.bytes))): every one matches its digest; \(node)\n")
+            if let why = check.nodeUnknown { Console.warn("what the node already holds is unknown: \(why)") }
+        }
+        for image in check.images where !image.missingPlatforms.isEmpty {
+            Console.warn("\(image.names.joined(separator: ", ")): platforms the index names but the archive lacks: \(image.missingPlatforms.joined(separator: ", "))")
+        }
+        for line in check.notImported { Console.warn("would not import: \(line) (name it with --name, or pass --digests)") }
+        if check.complete {
+            Console.err("an import would succeed: \(check.images.reduce(0) { $0 + $1.names.count }) image name(s)\n")
+        } else {
+            throw KctrError("\(check.archive): an import would not take every image the archive holds", hint: "see the warnings above")
+        }
     }
 }

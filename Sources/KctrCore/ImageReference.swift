@@ -17,24 +17,44 @@ public struct ImageReference: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses and normalises `text`; nil when it is not a valid reference.
     public static func parse(_ text: String) -> ImageReference? {
-        guard !text.isEmpty, text.count <= 512, !text.contains(where: \.isWhitespace) else {
-            return nil
-        }
+        if case .success(let ref) = parsed(text) { return ref }
+        return nil
+    }
+
+    /// Why `text` is not a valid reference, in words an operator can act on; nil when it is one.
+    public static func problem(_ text: String) -> String? {
+        if case .failure(let why) = parsed(text) { return why.reason }
+        return nil
+    }
+
+    struct Invalid: Error { var reason: String }
+
+    static func parsed(_ text: String) -> Result<ImageReference, Invalid> {
+        func invalid(_ reason: String) -> Result<ImageReference, Invalid> { .failure(Invalid(reason: reason)) }
+        if text.isEmpty { return invalid("it is empty") }
+        if text.count > 512 { return invalid("it is longer than 512 characters") }
+        if text.contains(where: \.isWhitespace) { return invalid("it contains white space") }
         var rest = Substring(text)
         var digest: String?
         if let at = rest.firstIndex(of: "@") {
-            digest = String(rest[rest.index(after: at)...])
+            let d = String(rest[rest.index(after: at)...])
             rest = rest[..<at]
-            guard let d = digest, Digest.isValid(d) else { return nil }
+            guard Digest.isValid(d) else { return invalid("the digest \"\(d)\" is not sha256: and 64 lower-case hex digits") }
+            digest = d
         }
         var tag: String?
         if let colon = rest.lastIndex(of: ":"), !rest[colon...].contains("/") {
-            tag = String(rest[rest.index(after: colon)...])
+            let t = String(rest[rest.index(after: colon)...])
             rest = rest[..<colon]
-            guard let t = tag, isValidTag(t) else { return nil }
+            guard isValidTag(t) else {
+                return invalid("the tag \"\(t)\" must be 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'")
+            }
+            tag = t
         }
         var components = rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        guard !components.isEmpty, !components.contains(where: \.isEmpty) else { return nil }
+        guard !components.isEmpty, !components.contains(where: \.isEmpty) else {
+            return invalid("the repository \"\(rest)\" has an empty part")
+        }
         var domain = "docker.io"
         if components.count > 1, let first = components.first,
            first.contains(".") || first.contains(":") || first == "localhost" {
@@ -43,9 +63,11 @@ public struct ImageReference: Sendable, Equatable, CustomStringConvertible {
         }
         if domain == "index.docker.io" { domain = "docker.io" }
         if domain == "docker.io" && components.count == 1 { components.insert("library", at: 0) }
-        guard components.allSatisfy(isValidPathComponent) else { return nil }
+        if let bad = components.first(where: { !isValidPathComponent($0) }) {
+            return invalid("the repository part \"\(bad)\" must be lower-case letters and digits, separated by '.', '_' or '-'")
+        }
         if tag == nil && digest == nil { tag = "latest" }
-        return ImageReference(domain: domain, path: components.joined(separator: "/"), tag: tag, digest: digest)
+        return .success(ImageReference(domain: domain, path: components.joined(separator: "/"), tag: tag, digest: digest))
     }
 
     static func isValidTag(_ t: String) -> Bool {

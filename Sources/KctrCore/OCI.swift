@@ -119,13 +119,16 @@ public enum Digest {
     }
 
     /// "sha256:<hex>" of a finished hash.
-    public static func string(_ digest: SHA256.Digest) -> String {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        var out = "sha256:"
-        out.reserveCapacity(71)
-        for byte in digest {
-            out.unicodeScalars.append(UnicodeScalar(hex[Int(byte >> 4)]))
-            out.unicodeScalars.append(UnicodeScalar(hex[Int(byte & 0x0f)]))
+    public static func string(_ digest: SHA256.Digest) -> String { hex("sha256:", digest) }
+
+    /// `prefix` followed by `bytes` in lower-case hex.
+    static func hex(_ prefix: String, _ bytes: some Sequence<UInt8>) -> String {
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        var out = prefix
+        out.reserveCapacity(prefix.utf8.count + 128)
+        for byte in bytes {
+            out.unicodeScalars.append(UnicodeScalar(digits[Int(byte >> 4)]))
+            out.unicodeScalars.append(UnicodeScalar(digits[Int(byte & 0x0f)]))
         }
         return out
     }
@@ -138,6 +141,71 @@ public enum Digest {
             chain = sha256(Array("\(chain) \(diff)".utf8))
         }
         return chain
+    }
+
+    /// "sha256:<hex>" (or sha384, sha512, as containerd accepts) whose algorithm kctr can verify and
+    /// whose hex part has that algorithm's length: the only digests an archive may name.
+    public static func isVerifiable(_ d: String) -> Bool { Hasher(for: d) != nil }
+
+    /// `bytes` hashed with the algorithm `like` names ("sha256:..." by default).
+    public static func of(_ bytes: some DataProtocol, like digest: String = "sha256:") -> String {
+        var hasher = Hasher(for: digest) ?? Hasher(algorithm: .sha256)
+        for region in bytes.regions { region.withUnsafeBytes { hasher.update($0) } }
+        return hasher.finalize()
+    }
+
+    /// A running hash in the algorithm a digest names.
+    public struct Hasher {
+        public enum Algorithm: String, Sendable, CaseIterable {
+            case sha256, sha384, sha512
+            var hexLength: Int {
+                switch self {
+                case .sha256: return 64
+                case .sha384: return 96
+                case .sha512: return 128
+                }
+            }
+        }
+        private enum State {
+            case sha256(SHA256), sha384(SHA384), sha512(SHA512)
+        }
+        private var state: State
+        public let algorithm: Algorithm
+
+        public init(algorithm: Algorithm) {
+            self.algorithm = algorithm
+            switch algorithm {
+            case .sha256: state = .sha256(SHA256())
+            case .sha384: state = .sha384(SHA384())
+            case .sha512: state = .sha512(SHA512())
+            }
+        }
+
+        /// nil unless `digest` is "<algorithm>:<hex>" with a known algorithm and lower-case hex of its length.
+        public init?(for digest: String) {
+            let parts = digest.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, let algorithm = Algorithm(rawValue: String(parts[0])) else { return nil }
+            let hex = parts[1].utf8
+            guard hex.count == algorithm.hexLength,
+                  hex.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return nil }
+            self.init(algorithm: algorithm)
+        }
+
+        public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+            switch state {
+            case .sha256(var h): h.update(bufferPointer: bytes); state = .sha256(h)
+            case .sha384(var h): h.update(bufferPointer: bytes); state = .sha384(h)
+            case .sha512(var h): h.update(bufferPointer: bytes); state = .sha512(h)
+            }
+        }
+
+        public func finalize() -> String {
+            switch state {
+            case .sha256(let h): return Digest.hex("sha256:", h.finalize())
+            case .sha384(let h): return Digest.hex("sha384:", h.finalize())
+            case .sha512(let h): return Digest.hex("sha512:", h.finalize())
+            }
+        }
     }
 
     public static func isValid(_ d: String) -> Bool {

@@ -133,7 +133,7 @@ final class SystemTarTests: ArchiveTestCase {
         let byPath = Dictionary(entries.map { ($0.0.path, $0) }, uniquingKeysWith: { a, _ in a })
         XCTAssertEqual(Set(byPath.keys), ["src/", "src/sub/", "src/sub/data.bin", "src/hi.txt"], file: file, line: line)
         XCTAssertEqual(byPath["src/"]?.0.type, .directory, file: file, line: line)
-        XCTAssertEqual(byPath["src/sub/data.bin"]?.0, ArchiveEntryInfo(path: "src/sub/data.bin", type: .file, size: 200_000), file: file, line: line)
+        XCTAssertEqual(byPath["src/sub/data.bin"]?.0, ArchiveEntryInfo(path: "src/sub/data.bin", type: .file, size: 200_000, sparse: false), file: file, line: line)
         XCTAssertTrue(byPath["src/sub/data.bin"]?.1 == payload, "content differs", file: file, line: line)
         XCTAssertEqual(byPath["src/hi.txt"]?.1, Array("hi\n".utf8), file: file, line: line)
     }
@@ -218,7 +218,7 @@ final class SystemTarTests: ArchiveTestCase {
 
         let reader = try ArchiveReader(path: path("sparse.tar"))
         let info = try XCTUnwrap(try reader.next())
-        XCTAssertEqual(info, ArchiveEntryInfo(path: "sparse.img", type: .file, size: 3 << 20))
+        XCTAssertEqual(info, ArchiveEntryInfo(path: "sparse.img", type: .file, size: 3 << 20, sparse: true))
         var data: [UInt8] = []
         try reader.readData { data.append(contentsOf: $0) }
         XCTAssertEqual(data.count, expected.count)

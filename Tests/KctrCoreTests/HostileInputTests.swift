@@ -37,18 +37,31 @@ final class HostileInputTests: ScratchDirectoryTestCase {
         #"{"schemaVersion":2,"manifests":[\#(entries.joined(separator: ","))]}"#
     }
 
-    static func manifest(config: String = "x:3", layers: [String] = []) -> String {
-        #"{"schemaVersion":2,"config":\#(descriptor(MediaType.ociConfig, config)),"layers":[\#(layers.joined(separator: ","))]}"#
+    /// The digest of a document, and its path in an OCI layout.
+    static func digest(_ text: String) -> String { Digest.sha256(Array(text.utf8)) }
+    static func path(_ text: String) -> String { "blobs/sha256/" + digest(text).dropFirst(7) }
+
+    /// A descriptor of `text` (its real digest and size, unless `size` claims another).
+    static func descriptor(_ mediaType: String, of text: String, size: Int64? = nil) -> String {
+        descriptor(mediaType, digest(text), size: size ?? Int64(text.utf8.count))
+    }
+
+    static func manifest(config: String = config, layers: [String] = []) -> String {
+        #"{"schemaVersion":2,"config":\#(descriptor(MediaType.ociConfig, of: config)),"layers":[\#(layers.joined(separator: ","))]}"#
+    }
+
+    /// A catalogue of `documents` stored under their digests, with `index` as index.json.
+    func layout(index: String, _ documents: [String]) -> ArchiveCatalog {
+        var members = ["index.json": index]
+        for d in documents { members[Self.path(d)] = d }
+        return catalog(members)
     }
 
     /// A valid plan with the helpers above: the refusals below come from their one defect.
     func testControlPlanIsMade() throws {
-        let c = catalog([
-            "index.json": Self.index([Self.descriptor(MediaType.ociIndex, "x:1")]),
-            "blobs/x/1": Self.index([Self.descriptor(MediaType.ociManifest, "x:2")]),
-            "blobs/x/2": Self.manifest(),
-            "blobs/x/3": Self.config,
-        ])
+        let manifest = Self.manifest()
+        let inner = Self.index([Self.descriptor(MediaType.ociManifest, of: manifest)])
+        let c = layout(index: Self.index([Self.descriptor(MediaType.ociIndex, of: inner)]), [inner, manifest, Self.config])
         let plan = try ImportPlan.make(c, source: "hostile.tar", platforms: .all)
         XCTAssertEqual(plan.images.count, 1)
         XCTAssertEqual(plan.images[0].manifests.count, 1)
@@ -57,15 +70,57 @@ final class HostileInputTests: ScratchDirectoryTestCase {
     /// An index naming the same index 1,000 times, which names the same manifest 1,000 times: a
     /// 60 KB archive that took kctr a million manifest visits (each a JSON decode) before the budget.
     func testIndexFanOutIsRefused() {
-        let fan = Array(repeating: Self.descriptor(MediaType.ociIndex, "x:1"), count: 1000)
-        let fanOut = Array(repeating: Self.descriptor(MediaType.ociManifest, "x:2"), count: 1000)
-        let c = catalog([
-            "index.json": Self.index(fan),
-            "blobs/x/1": Self.index(fanOut),
-            "blobs/x/2": Self.manifest(),
-            "blobs/x/3": Self.config,
-        ])
+        let manifest = Self.manifest()
+        let inner = Self.index(Array(repeating: Self.descriptor(MediaType.ociManifest, of: manifest), count: 1000))
+        let fan = Array(repeating: Self.descriptor(MediaType.ociIndex, of: inner), count: 1000)
+        let c = layout(index: Self.index(fan), [inner, manifest, Self.config])
         assertPlanRefused(c, "names more than \(ImportPlan.maxReferences) manifests and layers")
+    }
+
+    /// Documents are believed only once they hash to their descriptor: a manifest whose bytes
+    /// differ from its digest is refused before its config or layers are looked at.
+    func testDocumentNotMatchingItsDigestIsRefused() {
+        let manifest = Self.manifest()
+        let other = Self.manifest(layers: [Self.descriptor("application/vnd.oci.image.layer.v1.tar", of: "crafted")])
+        var c = layout(index: Self.index([Self.descriptor(MediaType.ociManifest, of: manifest)]), [Self.config])
+        c.entries[Self.path(manifest)] = .init(size: Int64(other.utf8.count), magic: [])
+        c.json[Self.path(manifest)] = Array(other.utf8)
+        assertPlanRefused(c, "manifest \(Self.digest(manifest)) does not match its digest (its bytes hash to \(Self.digest(other)))")
+    }
+
+    func testConfigNotMatchingItsDigestIsRefused() {
+        let manifest = Self.manifest()
+        var c = layout(index: Self.index([Self.descriptor(MediaType.ociManifest, of: manifest)]), [manifest])
+        let altered = Self.config.replacingOccurrences(of: "amd64", with: "arm64")
+        c.entries[Self.path(Self.config)] = .init(size: Int64(altered.utf8.count), magic: [])
+        c.json[Self.path(Self.config)] = Array(altered.utf8)
+        assertPlanRefused(c, "config \(Self.digest(Self.config)) does not match its digest")
+    }
+
+    /// The descriptor's size must be the document's too (containerd checks both).
+    func testDocumentOfAnotherSizeIsRefused() {
+        let manifest = Self.manifest()
+        let c = layout(index: Self.index([Self.descriptor(MediaType.ociManifest, of: manifest, size: 7)]), [manifest, Self.config])
+        assertPlanRefused(c, "manifest \(Self.digest(manifest)) is \(manifest.utf8.count) bytes in the archive but its descriptor says 7")
+    }
+
+    /// Digests in algorithms kctr cannot verify are refused (it knows sha256, sha384, sha512).
+    func testUnverifiableDigestIsRefused() {
+        let c = catalog([
+            "index.json": Self.index([Self.descriptor(MediaType.ociManifest, "md5:0123456789abcdef0123456789abcdef")]),
+        ])
+        assertPlanRefused(c, "invalid digest md5:0123456789abcdef0123456789abcdef in the archive: kctr verifies every blob and knows sha256, sha384 and sha512 digests only")
+    }
+
+    /// docker save names a config "<hex>.json" by its digest: other bytes under that name are refused.
+    func testDockerConfigNotMatchingItsNameIsRefused() {
+        let named = String(Self.digest(Self.config).dropFirst(7)) + ".json"
+        let altered = Self.config.replacingOccurrences(of: "amd64", with: "arm64")
+        let c = catalog([
+            "manifest.json": #"[{"Config":"\#(named)","RepoTags":["example.com/a:1"],"Layers":[]}]"#,
+            named: altered,
+        ])
+        assertPlanRefused(c, "config \(named) does not match its digest \(Self.digest(Self.config)) (its bytes hash to \(Self.digest(altered)))")
     }
 
     /// A manifest.json naming one config 200,000 times (each once hashed and decoded).
@@ -80,31 +135,62 @@ final class HostileInputTests: ScratchDirectoryTestCase {
 
     /// Sizes are summed for progress and reports: a descriptor claiming Int64.max made that sum trap.
     func testLayerClaimingAnAbsurdSizeIsRefused() {
-        let c = catalog([
-            "index.json": Self.index([Self.descriptor(MediaType.ociManifest, "x:2")]),
-            "blobs/x/2": Self.manifest(layers: [Self.descriptor("application/vnd.oci.image.layer.v1.tar", "x:4", size: Int64.max)]),
-            "blobs/x/3": Self.config,
-            "blobs/x/4": "{}",
-        ])
-        assertPlanRefused(c, "the descriptor of x:4 claims \(Int64.max) bytes, outside 0 to 1 TiB")
+        let manifest = Self.manifest(layers: [Self.descriptor("application/vnd.oci.image.layer.v1.tar", of: "{}", size: Int64.max)])
+        let c = layout(index: Self.index([Self.descriptor(MediaType.ociManifest, of: manifest)]), [manifest, Self.config, "{}"])
+        assertPlanRefused(c, "the descriptor of \(Self.digest("{}")) claims \(Int64.max) bytes, outside 0 to 1 TiB")
     }
 
     func testManifestClaimingANegativeSizeIsRefused() {
-        let c = catalog([
-            "index.json": Self.index([Self.descriptor(MediaType.ociManifest, "x:2", size: -1)]),
-            "blobs/x/2": Self.manifest(),
-            "blobs/x/3": Self.config,
-        ])
-        assertPlanRefused(c, "the descriptor of x:2 claims -1 bytes")
+        let manifest = Self.manifest()
+        let c = layout(index: Self.index([Self.descriptor(MediaType.ociManifest, of: manifest, size: -1)]), [manifest, Self.config])
+        assertPlanRefused(c, "the descriptor of \(Self.digest(manifest)) claims -1 bytes")
     }
 
     func testConfigClaimingAnAbsurdSizeIsRefused() {
-        let c = catalog([
-            "index.json": Self.index([Self.descriptor(MediaType.ociManifest, "x:2")]),
-            "blobs/x/2": #"{"schemaVersion":2,"config":\#(Self.descriptor(MediaType.ociConfig, "x:3", size: 1 << 41)),"layers":[]}"#,
-            "blobs/x/3": Self.config,
-        ])
-        assertPlanRefused(c, "the descriptor of x:3 claims \(Int64(1) << 41) bytes")
+        let manifest = #"{"schemaVersion":2,"config":\#(Self.descriptor(MediaType.ociConfig, of: Self.config, size: 1 << 41)),"layers":[]}"#
+        let c = layout(index: Self.index([Self.descriptor(MediaType.ociManifest, of: manifest)]), [manifest, Self.config])
+        assertPlanRefused(c, "the descriptor of \(Self.digest(Self.config)) claims \(Int64(1) << 41) bytes")
+    }
+
+    /// A blob that cannot fit on the content store's filesystem is refused before it is written.
+    func testBlobLargerThanTheFreeSpaceIsRefused() throws {
+        let root = "/var/lib/containerd/io.containerd.content.v1.content"
+        let room = ContentRoom(root: root, free: { _ in 1 << 30 })
+        XCTAssertThrowsError(try room.require((1 << 30) + 1, for: "blobs/sha256/ab", source: "x.tar")) { error in
+            XCTAssertEqual((error as? KctrError)?.message, "x.tar: no space left on the device holding containerd's content store \(root) for blobs/sha256/ab: it needs 1.0 GiB and 1.0 GiB are free")
+            XCTAssertTrue((error as? KctrError)?.hint?.contains("free space there (df -h \(root);") == true)
+        }
+        XCTAssertNoThrow(try room.require(1 << 30, for: "blobs/sha256/ab", source: "x.tar"))
+        XCTAssertNoThrow(try ContentRoom.unknown.require(Int64.max, for: "blobs/sha256/ab", source: "x.tar"))
+        XCTAssertNotNil(ContentRoom.statvfsFree(dir))
+        XCTAssertNil(ContentRoom.statvfsFree(dir + "/missing"))
+    }
+
+    /// A member twice, or a sparse member, is refused while cataloguing, before anything is read from it.
+    func testDuplicateAndSparseMembersAreRefusedByTheCatalogue() throws {
+        let twice = "\(dir)/twice.tar"
+        let writer = try ArchiveWriter(path: twice)
+        try writer.addFile("index.json", bytes: Array("{}".utf8))
+        try writer.addFile("./index.json", bytes: Array("{}".utf8))
+        try writer.finish()
+        XCTAssertThrowsError(try ArchiveCatalog.scan(path: twice)) { error in
+            XCTAssertEqual((error as? KctrError)?.message, "\(twice): the member index.json appears twice in the archive")
+        }
+        let sparse = "\(dir)/sparse.tar"
+        let file = "\(dir)/hole"
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: nil))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+        try handle.truncate(atOffset: 1 << 30)
+        try handle.close()
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+        tar.arguments = ["--sparse", "--format=gnu", "-C", dir, "-cf", sparse, "hole"]
+        try tar.run()
+        tar.waitUntilExit()
+        XCTAssertEqual(tar.terminationStatus, 0)
+        XCTAssertThrowsError(try ArchiveCatalog.scan(path: sparse)) { error in
+            XCTAssertEqual((error as? KctrError)?.message, "\(sparse): hole is a sparse file in the archive (1.0 GiB with holes)")
+        }
     }
 
     /// 100,000 nested arrays as index.json: a decode error, not a stack overflow.

@@ -100,7 +100,7 @@ final class BadArchiveTests: XCTestCase {
     }
 
     func testDockerRepoTagNotAReference() throws {
-        try assertRefused(.badRepoTag, ["\"UPPER/case:tag\" in manifest.json is not a valid image reference"])
+        try assertRefused(.badRepoTag, ["\"UPPER/case:tag\" is not a valid image reference: the repository part \"UPPER\" must be lower-case letters and digits, separated by '.', '_' or '-' (in manifest.json)"])
     }
 
     func testIndexNamingNoImage() throws {

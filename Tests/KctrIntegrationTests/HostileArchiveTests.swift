@@ -10,13 +10,16 @@ extension BadArchiveTests {
     func hostileArchive(_ name: String, _ script: String, in dir: TempDir) throws -> String {
         let out = dir.file(name)
         let program = """
-        import io, json, sys, tarfile
+        import hashlib, io, json, sys, tarfile
         def add(t, name, data=b"", size=None):
             info = tarfile.TarInfo(name)
             info.mtime = 0
             info.size = len(data) if size is None else size
             t.addfile(info, io.BytesIO(data))
         d = lambda mt, dg, size=2: {"mediaType": mt, "digest": dg, "size": size}
+        sha = lambda b: "sha256:" + hashlib.sha256(b).hexdigest()
+        of = lambda mt, b, size=None: d(mt, sha(b), len(b) if size is None else size)
+        blob = lambda b: "blobs/sha256/" + hashlib.sha256(b).hexdigest()
         IDX, MAN = "application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json"
         CFG = "application/vnd.oci.image.config.v1+json"
         config = json.dumps({"os": "linux", "architecture": "amd64", "rootfs": {"type": "layers", "diff_ids": []}}).encode()
@@ -57,22 +60,26 @@ extension BadArchiveTests {
     func testLayerDescriptorClaimingAnAbsurdSize() throws {
         let dir = try tempDir()
         let archive = try hostileArchive("size.tar", """
-        add(t, "index.json", json.dumps({"schemaVersion": 2, "manifests": [dict(d(MAN, "x:1"), annotations={"io.containerd.image.name": "example.com/a:1"})]}).encode())
-        add(t, "blobs/x/1", json.dumps({"schemaVersion": 2, "config": d(CFG, "x:2"), "layers": [d("application/vnd.oci.image.layer.v1.tar", "x:3", 9223372036854775807)]}).encode())
-        add(t, "blobs/x/2", config)
-        add(t, "blobs/x/3", b"{}")
+        man = json.dumps({"schemaVersion": 2, "config": of(CFG, config), "layers": [of("application/vnd.oci.image.layer.v1.tar", b"{}", 9223372036854775807)]}).encode()
+        add(t, "index.json", json.dumps({"schemaVersion": 2, "manifests": [dict(of(MAN, man), annotations={"io.containerd.image.name": "example.com/a:1"})]}).encode())
+        add(t, blob(man), man)
+        add(t, blob(config), config)
+        add(t, blob(b"{}"), b"{}")
         """, in: dir)
-        try assertHostileRefused(archive, ["the descriptor of x:3 claims 9223372036854775807 bytes, outside 0 to 1 TiB",
+        let layer = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"  // sha256 of "{}"
+        try assertHostileRefused(archive, ["the descriptor of \(layer) claims 9223372036854775807 bytes, outside 0 to 1 TiB",
                                            "hint: the archive is corrupt or crafted"])
     }
 
     func testIndexFanOut() throws {
         let dir = try tempDir()
         let archive = try hostileArchive("fan.tar", """
-        add(t, "index.json", json.dumps({"schemaVersion": 2, "manifests": [d(IDX, "x:1")] * 1000}).encode())
-        add(t, "blobs/x/1", json.dumps({"schemaVersion": 2, "manifests": [d(MAN, "x:2")] * 1000}).encode())
-        add(t, "blobs/x/2", json.dumps({"schemaVersion": 2, "config": d(CFG, "x:3"), "layers": []}).encode())
-        add(t, "blobs/x/3", config)
+        man = json.dumps({"schemaVersion": 2, "config": of(CFG, config), "layers": []}).encode()
+        inner = json.dumps({"schemaVersion": 2, "manifests": [of(MAN, man)] * 1000}).encode()
+        add(t, "index.json", json.dumps({"schemaVersion": 2, "manifests": [of(IDX, inner)] * 1000}).encode())
+        add(t, blob(inner), inner)
+        add(t, blob(man), man)
+        add(t, blob(config), config)
         """, in: dir)
         try assertHostileRefused(archive, ["the archive names more than 100000 manifests and layers"])
     }

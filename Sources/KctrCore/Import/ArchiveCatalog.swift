@@ -38,17 +38,24 @@ public struct ArchiveCatalog: Sendable {
 
     public init() {}
 
-    public static func scan(path: String, maxEntries: Int = maxEntries, maxNameBytes: Int = maxNameBytes) throws -> ArchiveCatalog {
-        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.int64Value == 0 {
-            throw KctrError("\(path) is empty", hint: "give a tar written by docker save, ctr export, skopeo or kctr export")
+    /// Catalogues the archive at `path`; `source` names it in messages (default: the path).
+    public static func scan(path: String, source: String? = nil, maxEntries: Int = maxEntries,
+                            maxNameBytes: Int = maxNameBytes) throws -> ArchiveCatalog {
+        let source = source ?? path
+        var st = stat()
+        // stat, not FileManager's lstat: the path may be a link (/proc/self/fd/N for standard input).
+        let fileSize: Int64? = stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int64(st.st_size) : nil
+        if fileSize == 0 {
+            throw KctrError("\(source) is empty", hint: "give a tar written by docker save, ctr export, skopeo or kctr export")
         }
-        let reader = try open(path)
+        let reader = try open(path, source: source)
         var catalog = ArchiveCatalog()
-        catalog.source = path
+        catalog.source = source
         var jsonTotal = 0
         var nameBytes = 0
-        while let info = try next(reader, path: path) {
+        while let info = try next(reader, path: source) {
             let name = normalize(info.path)
+            try refuseUntrustworthy(info, name: name, catalog: catalog, archiveSize: reader.compression == "none" ? fileSize : nil)
             switch info.type {
             case .directory, .other:
                 continue
@@ -57,10 +64,10 @@ public struct ArchiveCatalog: Sendable {
                 let hint = "an image archive holds a few files per blob: this is not one kctr can import safely"
                 let at = name.utf8.count > 200 ? String(decoding: name.utf8.prefix(200), as: UTF8.self) + "..." : name
                 guard catalog.entries.count < maxEntries else {
-                    throw KctrError("\(path) holds more than \(maxEntries) files and links (kctr stopped reading at \(at))", hint: hint)
+                    throw KctrError("\(source) holds more than \(maxEntries) files and links (kctr stopped reading at \(at))", hint: hint)
                 }
                 guard nameBytes <= maxNameBytes else {
-                    throw KctrError("\(path): its member names add up to more than \(maxNameBytes) bytes (kctr stopped reading at \(at))", hint: hint)
+                    throw KctrError("\(source): its member names add up to more than \(maxNameBytes) bytes (kctr stopped reading at \(at))", hint: hint)
                 }
             }
             switch info.type {
@@ -76,7 +83,7 @@ public struct ArchiveCatalog: Sendable {
             var head: [UInt8] = []
             var body: [UInt8] = []
             var isJSON = false
-            try readData(reader, path: path, entry: name) { chunk in
+            try readData(reader, path: source, entry: name) { chunk in
                 if head.count < 8 { head += chunk.prefix(8 - head.count) }
                 if body.isEmpty && !isJSON {
                     guard let first = chunk.first(where: { !($0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09) }) else { return }
@@ -90,7 +97,7 @@ public struct ArchiveCatalog: Sendable {
             if isJSON && body.count == Int(info.size) {
                 jsonTotal += body.count
                 guard jsonTotal <= maxJSONTotal else {
-                    throw KctrError("\(path): more than \(maxJSONTotal >> 20) MiB of JSON metadata",
+                    throw KctrError("\(source): more than \(maxJSONTotal >> 20) MiB of JSON metadata",
                                     hint: "this is not an image archive kctr can import safely")
                 }
                 catalog.json[name] = body
@@ -98,6 +105,30 @@ public struct ArchiveCatalog: Sendable {
         }
         catalog.compression = reader.compression
         return catalog
+    }
+
+    /// What no genuine image archive holds, refused before anything is read from the entry:
+    /// - a path twice (a reader that keeps the last copy and one that keeps the first would see
+    ///   different images, so the plan and the store could disagree);
+    /// - a sparse file (image blobs never are: a 20 KiB archive could otherwise claim a 1 TiB blob
+    ///   and stream zeros into the content store until the disk is full);
+    /// - in an uncompressed archive, an entry larger than the archive itself.
+    static func refuseUntrustworthy(_ info: ArchiveEntryInfo, name: String, catalog: ArchiveCatalog, archiveSize: Int64?) throws {
+        let source = catalog.source
+        guard info.type != .directory && info.type != .other else { return }
+        if catalog.entries[name] != nil {
+            throw KctrError("\(source): the member \(name) appears twice in the archive",
+                            hint: "a genuine image archive names each file once: this one was crafted or badly concatenated; do not import it")
+        }
+        guard info.type == .file else { return }
+        if info.sparse {
+            throw KctrError("\(source): \(name) is a sparse file in the archive (\(Render.size(info.size)) with holes)",
+                            hint: "image blobs are never sparse: the archive was crafted; do not import it")
+        }
+        if let archiveSize, info.size > archiveSize {
+            throw KctrError("\(source): \(name) claims \(Render.size(info.size)), more than the whole archive (\(Render.size(archiveSize))) holds",
+                            hint: "the archive is truncated or crafted: copy it again from its source")
+        }
     }
 
     /// The entry at `path`, following links inside the archive.
@@ -136,11 +167,11 @@ public struct ArchiveCatalog: Sendable {
 
     // MARK: archive access with kctr's messages
 
-    static func open(_ path: String) throws -> ArchiveReader {
+    static func open(_ path: String, source: String? = nil) throws -> ArchiveReader {
         do {
             return try ArchiveReader(path: path)
         } catch {
-            throw KctrError("cannot read \(path): \(error.message)", hint: "check the path and that it is an image archive (.tar, .tar.gz, .tar.zst)")
+            throw KctrError("cannot read \(source ?? path): \(error.message)", hint: "check the path and that it is an image archive (.tar, .tar.gz, .tar.zst)")
         }
     }
 

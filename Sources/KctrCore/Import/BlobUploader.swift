@@ -24,24 +24,34 @@ struct UploadResult: Sendable {
 /// hands each chunk to the async RPC layer, waiting for it: memory stays at
 /// one chunk per blob whatever the archive's size.
 struct BlobUploader: Sendable {
-    let api: ContainerdAPI
-    let session: Session
+    /// nil for `import --dry-run`: every blob is read and hashed, nothing is written.
+    let api: ContainerdAPI?
+    let session: Session?
     let progress: (@Sendable (String) -> Void)?
+    /// Free space where the content store keeps blobs, checked before each blob is written.
+    var room = ContentRoom.unknown
 
     static let chunkSize = 1 << 20
 
-    func upload(archive: String, blobs: [String: ImportPlan.Blob]) async throws -> UploadResult {
+    /// Uploads `blobs` from the archive at `path`; `archive` names it in messages.
+    func upload(path: String, archive: String, blobs: [String: ImportPlan.Blob]) async throws -> UploadResult {
         try await onOwnThread(named: "kctr-upload") { control in
-            try self.uploadAll(archive: archive, blobs: blobs, control: control)
+            try self.uploadAll(path: path, archive: archive, blobs: blobs, control: control)
         }
     }
 
-    private func uploadAll(archive: String, blobs: [String: ImportPlan.Blob], control: UploadControl) throws -> UploadResult {
+    private func uploadAll(path: String, archive: String, blobs: [String: ImportPlan.Blob], control: UploadControl) throws -> UploadResult {
         var result = UploadResult()
         let overall = TransferProgress(total: blobs.values.reduce(0) { $0 + $1.size }, report: progress)
-        let reader = try ArchiveCatalog.open(archive)
+        let reader = try ArchiveCatalog.open(path, source: archive)
+        var seen: Set<String> = []
         while let info = try ArchiveCatalog.next(reader, path: archive) {
             let name = ArchiveCatalog.normalize(info.path)
+            // The first pass refused duplicates and sparse files; this pass reads the file again, which may have changed since.
+            guard info.type != .file || (seen.insert(name).inserted && !info.sparse) else {
+                throw KctrError("\(archive) changed while kctr was reading it (\(name) is now a duplicate or sparse member)",
+                                hint: "import a copy that nothing else is writing to")
+            }
             guard info.type == .file, let blob = blobs[name], result.blobs[name] == nil else { continue }
             try control.check()
             if let expected = blob.digest, info.size != blob.size {
@@ -60,69 +70,91 @@ struct BlobUploader: Sendable {
         return result
     }
 
+    /// Streams one blob into the content store while hashing it. Every byte is hashed, whether
+    /// or not containerd already has the digest (then nothing is sent): bytes that do not hash to
+    /// their descriptor are refused with one message on every node, and a blob the store holds is
+    /// never vouched for by an archive whose copy differs.
     private func uploadOne(reader: ArchiveReader, archive: String, path: String, blob: ImportPlan.Blob, size: Int64,
                            control: UploadControl, overall: TransferProgress) throws -> (blob: UploadedBlob, existed: Bool) {
         let expected = blob.digest ?? ""
         let ref = StaleImports.name("\(Digest.short(expected.isEmpty ? path : expected))")
-        let api = self.api
-        let writer: ContentWriter
-        do {
-            writer = try blocking(control) { try await api.contentWriter(ref: ref, expected: expected, total: size) }
-        } catch let e as RPCError where e.code == .alreadyExists {
-            // containerd has it, and has added it to this import's lease.
-            return (UploadedBlob(digest: expected, size: size, magic: blob.magic), true)
-        } catch let e as RPCError {
-            throw session.explain(e, doing: "writing \(path) to the content store")
+        var writer: ContentWriter?
+        if let api {
+            do {
+                writer = try blocking(control) { try await api.contentWriter(ref: ref, expected: expected, total: size) }
+            } catch let e as RPCError where e.code == .alreadyExists {
+                writer = nil  // containerd has it, and has added it to this import's lease: hash the archive's copy only
+            } catch let e as RPCError {
+                throw explain(e, doing: "writing \(path) to the content store")
+            }
         }
-        var hasher = SHA256()
+        if writer != nil { try room.require(size, for: path, source: archive) }
+        var existed = writer == nil
+        var hasher = expected.isEmpty ? Digest.Hasher(algorithm: .sha256) : (Digest.Hasher(for: expected) ?? Digest.Hasher(algorithm: .sha256))
         var buffer: [UInt8] = []
         buffer.reserveCapacity(Self.chunkSize)
         var magic: [UInt8] = []
-        var existed = false
         var sent: Int64 = 0
         func send(_ bytes: [UInt8]) throws {
+            guard let w = writer else { return }
             do {
-                try blocking(control) { try await writer.write(bytes) }
+                try blocking(control) { try await w.write(bytes) }
                 if sent == 0 && size > 2 * Int64(Self.chunkSize) { FaultPoint.reach("import-mid-blob") }
                 sent += Int64(bytes.count)
             } catch let e as RPCError where e.code == .alreadyExists {
+                // Another client committed the same digest meanwhile: go on hashing, send no more.
+                writer = nil
                 existed = true
-                throw StopReading()
             }
         }
+        let label = Digest.short(expected.isEmpty ? path : expected)
         do {
             try ArchiveCatalog.readData(reader, path: archive, entry: path) { chunk in
                 if magic.count < 8 { magic += chunk.prefix(8 - magic.count) }
-                hasher.update(bufferPointer: chunk)
+                hasher.update(chunk)
                 buffer.append(contentsOf: chunk)
                 if buffer.count >= Self.chunkSize {
                     try control.check()
                     let full = buffer
                     buffer.removeAll(keepingCapacity: true)
                     try send(full)
-                    overall.advance(Int64(full.count), blob: Digest.short(expected.isEmpty ? path : expected), done: sent, size: size)
+                    overall.advance(Int64(full.count), blob: label, done: sent, size: size)
                 }
             }
-            if existed { return (UploadedBlob(digest: expected, size: size, magic: blob.magic), true) }
-            if !buffer.isEmpty { try? send(buffer) }
-            if existed { return (UploadedBlob(digest: expected, size: size, magic: blob.magic), true) }
-            let computed = Digest.string(hasher.finalize())
+            if !buffer.isEmpty { try send(buffer) }
+            let computed = hasher.finalize()
             if !expected.isEmpty && computed != expected {
-                throw KctrError("\(archive): blob \(path) does not match its digest \(expected) (its content hashes to \(computed))",
-                                hint: "the archive is corrupt or was modified: export it again")
+                throw ImportPlan.mismatch(source: archive, "blob \(path)", expected: expected, computed: computed)
             }
-            do {
-                _ = try blocking(control) { try await writer.commit(labels: [:]) }
-            } catch let e as RPCError where e.code == .alreadyExists {
-                existed = true
+            // docker save's layers are uncompressed tars whose digest is the config's diff ID.
+            if let diffID = blob.diffID, !Self.isCompressed(magic), computed != diffID {
+                throw ImportPlan.mismatch(source: archive, "layer \(path)", expected: diffID, computed: computed)
+            }
+            if let w = writer {
+                do {
+                    _ = try blocking(control) { try await w.commit(labels: [:]) }
+                } catch let e as RPCError where e.code == .alreadyExists {
+                    existed = true
+                }
             }
             return (UploadedBlob(digest: computed, size: size, magic: magic), existed)
         } catch {
-            writer.cancel()
-            Task.detached { try? await api.abortIngest(ref: ref) }
-            if let e = error as? RPCError { throw session.explain(e, doing: "writing \(path) to the content store") }
+            if let w = writer, let api {
+                w.cancel()
+                Task.detached { try? await api.abortIngest(ref: ref) }
+            }
+            if let e = error as? RPCError { throw explain(e, doing: "writing \(path) to the content store") }
             throw error
         }
+    }
+
+    private func explain(_ error: RPCError, doing: String) -> Error {
+        session?.explain(error, doing: doing) ?? KctrError("\(doing): \(error.message)")
+    }
+
+    /// gzip or zstd: a layer whose digest is not its diff ID.
+    static func isCompressed(_ magic: [UInt8]) -> Bool {
+        magic.starts(with: [0x1f, 0x8b]) || magic.starts(with: [0x28, 0xb5, 0x2f, 0xfd])
     }
 
     /// Writes a small in-memory blob (a manifest kctr built).

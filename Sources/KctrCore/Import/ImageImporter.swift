@@ -52,15 +52,10 @@ public struct ImageImporter: Sendable {
 
     static let leaseExpiry: TimeInterval = 3600
 
-    public func run(path: String, options: ImportOptions) async throws -> ImportReport {
-        let catalog = try ArchiveCatalog.scan(path: path)
-        var plan = try ImportPlan.make(catalog, source: path, platforms: options.platforms)
-        var notImported: [String] = []
-        try name(&plan, options: options, notImported: &notImported)
-        guard plan.images.contains(where: { !$0.names.isEmpty || $0.digestNamePrefix != nil }) else {
-            throw KctrError("\(path): no image to import: \(notImported.joined(separator: "; "))",
-                            hint: "name the image with --name REF, or import unnamed images under digest names with --digests")
-        }
+    /// Imports the archive at `path`; `source` names it in messages (default: the path).
+    public func run(path: String, source: String? = nil, options: ImportOptions) async throws -> ImportReport {
+        let source = source ?? path
+        let (plan, notImported) = try Self.plan(path: path, source: source, options: options)
         let isK8s = session.config.namespace == "k8s.io"
         let snapshotter = try await chooseSnapshotter(options)
 
@@ -75,7 +70,7 @@ public struct ImageImporter: Sendable {
         let api = session.containerd.leased(leaseID)
         let created = CreatedRecords()
         do {
-            let result = try await importLeased(path: path, plan: plan, api: api, snapshotter: snapshotter,
+            let result = try await importLeased(path: path, source: source, plan: plan, api: api, snapshotter: snapshotter,
                                                 options: options, isK8s: isK8s, notImported: notImported, created: created)
             try await releaseLease(leaseID)
             return result
@@ -90,6 +85,20 @@ public struct ImageImporter: Sendable {
                                 namespace: session.config.namespace, waited: session.config.timeoutMilliseconds,
                                 created: created.names)
         }
+    }
+
+    /// The archive catalogued, its documents verified, and its images named: what an import (or a
+    /// dry run) will take, and the images it will not, with why.
+    static func plan(path: String, source: String, options: ImportOptions) throws -> (ImportPlan, [String]) {
+        let catalog = try ArchiveCatalog.scan(path: path, source: source)
+        var plan = try ImportPlan.make(catalog, source: source, platforms: options.platforms)
+        var notImported: [String] = []
+        try name(&plan, options: options, notImported: &notImported)
+        guard !plan.named.isEmpty else {
+            throw KctrError("\(source): no image to import: \(notImported.joined(separator: "; "))",
+                            hint: "name the image with --name REF, or import unnamed images under digest names with --digests")
+        }
+        return (plan, notImported)
     }
 
     private func releaseLease(_ id: String) async throws {
@@ -191,7 +200,7 @@ public struct ImageImporter: Sendable {
         return "overlayfs"
     }
 
-    private func name(_ plan: inout ImportPlan, options: ImportOptions, notImported: inout [String]) throws {
+    static func name(_ plan: inout ImportPlan, options: ImportOptions, notImported: inout [String]) throws {
         if let name = options.name {
             guard plan.images.count == 1 else {
                 throw KctrError.usage("--name names the single image of an archive, and this one holds \(plan.images.count)",
@@ -209,6 +218,8 @@ public struct ImageImporter: Sendable {
                 plan.images[i].names = ["import-\(day)@\(target.digest)"]
             } else if options.digestNames, plan.images[i].dockerConfig != nil {
                 plan.images[i].digestNamePrefix = "import-\(day)@"
+            } else if let why = plan.images[i].invalidNames.first {
+                notImported.append("image \(id), named \(why)")
             } else {
                 notImported.append("unnamed image \(id)")
             }
@@ -217,19 +228,14 @@ public struct ImageImporter: Sendable {
 
     // MARK: the import under the lease
 
-    private func importLeased(path: String, plan: ImportPlan, api: ContainerdAPI, snapshotter: String,
+    private func importLeased(path: String, source: String, plan: ImportPlan, api: ContainerdAPI, snapshotter: String,
                               options: ImportOptions, isK8s: Bool, notImported: [String],
                               created: CreatedRecords) async throws -> ImportReport {
         var plan = plan
-        let wanted = Set(plan.images.filter { !$0.names.isEmpty || $0.digestNamePrefix != nil }.flatMap { image -> [String] in
-            var paths = image.dockerLayerPaths
-            if let c = image.dockerConfig, let p = plan.blobs.first(where: { $0.value.digest == c.digest })?.key { paths.append(p) }
-            return paths
-        })
-        // Upload what the named images need (docker layers, or every planned blob for OCI).
-        let needed = plan.format == "docker" ? plan.blobs.filter { wanted.contains($0.key) } : plan.blobs
-        let upload = try await BlobUploader(api: api, session: session, progress: progress)
-            .upload(archive: path, blobs: needed)
+        let needed = plan.neededBlobs
+        let room = await ContentRoom.of(session.containerd, session: session)
+        let upload = try await BlobUploader(api: api, session: session, progress: progress, room: room)
+            .upload(path: path, archive: source, blobs: needed)
 
         // docker save: build a schema 2 manifest per image now that layer digests are known.
         for i in plan.images.indices where plan.format == "docker" && (!plan.images[i].names.isEmpty || plan.images[i].digestNamePrefix != nil) {
