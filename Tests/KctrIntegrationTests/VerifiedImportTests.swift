@@ -302,41 +302,33 @@ final class VerifiedImportTests: XCTestCase {
     elif kind == "invalid-name":
         im = image("docker.io/library/UPPER:Case!!", layer_tar(os.urandom(64)))
         write(members(im)); report(im)
-    elif kind == "sparse-layer":
-        size = 1 << 40
+    elif kind in ("sparse-layer", "layer-claims-more"):
+        # An image whose one layer claims `size` bytes the archive does not really hold: a sparse
+        # 1 TiB member (GNU tar --sparse), or a tar header claiming 8 GiB with one block behind it.
+        size = 1 << 40 if kind == "sparse-layer" else 8 << 30
         fake = "sha256:" + hashlib.sha256(unique.encode()).hexdigest()
         config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [fake]}}).encode()
         manifest = json.dumps({"schemaVersion": 2, "mediaType": MAN, "config": {"mediaType": CFG, "digest": sha(config), "size": len(config)},
                                "layers": [{"mediaType": LAYER, "digest": fake, "size": size}]}).encode()
-        name = "example.com/verified/sparse-%s:1" % unique
+        name = "example.com/verified/%s-%s:1" % (kind, unique)
         index = json.dumps({"schemaVersion": 2, "manifests": [{"mediaType": MAN, "digest": sha(manifest), "size": len(manifest),
                             "annotations": {"io.containerd.image.name": name}}]}).encode()
-        with tempfile.TemporaryDirectory() as d:
-            for n, data in [("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'), ("index.json", index),
-                            (path(sha(manifest)), manifest), (path(sha(config)), config)]:
-                os.makedirs(os.path.dirname(os.path.join(d, n)) or d, exist_ok=True)
-                open(os.path.join(d, n), "wb").write(data)
-            with open(os.path.join(d, path(fake)), "wb") as f:
-                f.truncate(size)
-            subprocess.run(["tar", "--sparse", "--format=gnu", "-C", d, "-cf", out, "oci-layout", "index.json", "blobs"], check=True)
-        print(json.dumps({"name": name, "manifest": sha(manifest), "config": sha(config), "layer": fake, "archive": out}))
-    elif kind == "layer-claims-more":
-        # A layer whose tar header claims 8 GiB, with the archive ending after one block of it.
-        size = 8 << 30
-        fake = "sha256:" + hashlib.sha256(unique.encode()).hexdigest()
-        config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [fake]}}).encode()
-        manifest = json.dumps({"schemaVersion": 2, "mediaType": MAN, "config": {"mediaType": CFG, "digest": sha(config), "size": len(config)},
-                               "layers": [{"mediaType": LAYER, "digest": fake, "size": size}]}).encode()
-        name = "example.com/verified/claim-%s:1" % unique
-        index = json.dumps({"schemaVersion": 2, "manifests": [{"mediaType": MAN, "digest": sha(manifest), "size": len(manifest),
-                            "annotations": {"io.containerd.image.name": name}}]}).encode()
-        with open(out, "wb") as f:
-            for n, data in [("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'), ("index.json", index),
-                            (path(sha(manifest)), manifest), (path(sha(config)), config)]:
-                info = tarfile.TarInfo(n); info.size = len(data); info.mtime = 0
-                f.write(info.tobuf(format=tarfile.GNU_FORMAT)); f.write(data + b"\0" * (-len(data) % 512))
-            info = tarfile.TarInfo(path(fake)); info.size = size; info.mtime = 0
-            f.write(info.tobuf(format=tarfile.GNU_FORMAT)); f.write(b"\0" * 512)
+        docs = [("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'), ("index.json", index), (path(sha(manifest)), manifest), (path(sha(config)), config)]
+        if kind == "sparse-layer":
+            with tempfile.TemporaryDirectory() as d:
+                os.makedirs(os.path.join(d, "blobs/sha256"))
+                for n, data in docs:
+                    open(os.path.join(d, n), "wb").write(data)
+                with open(os.path.join(d, path(fake)), "wb") as f:
+                    f.truncate(size)
+                subprocess.run(["tar", "--sparse", "--format=gnu", "-C", d, "-cf", out, "oci-layout", "index.json", "blobs"], check=True)
+        else:
+            with open(out, "wb") as f:
+                for n, data in docs:
+                    info = tarfile.TarInfo(n); info.size = len(data); info.mtime = 0
+                    f.write(info.tobuf(format=tarfile.GNU_FORMAT)); f.write(data + b"\0" * (-len(data) % 512))
+                info = tarfile.TarInfo(path(fake)); info.size = size; info.mtime = 0
+                f.write(info.tobuf(format=tarfile.GNU_FORMAT)); f.write(b"\0" * 512)
         print(json.dumps({"name": name, "manifest": sha(manifest), "config": sha(config), "layer": fake, "archive": out}))
     else:
         sys.exit("unknown kind " + kind)
