@@ -100,6 +100,14 @@ enum Console {
     static func out(_ s: String) { FileHandle.standardOutput.write(Data(s.utf8)) }
     static func err(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
     static func warn(_ s: String) { err("kctr: warning: \(s)\n") }
+
+    /// Asks on the terminal without echo (getpass reads /dev/tty); refuses without a terminal.
+    static func askPassword(_ prompt: String, flag: String) throws -> String {
+        guard isatty(0) == 1, let answer = getpass(prompt) else {
+            throw KctrError.usage("\(flag) USER without a password needs a terminal to ask on", hint: "give \(flag) USER:PASSWORD, or --auth BASE64")
+        }
+        return String(cString: answer)
+    }
 }
 
 /// ctr and crictl take global flags before the command (`ctr -n k8s.io images ls`).

@@ -11,6 +11,13 @@ import Glibc
 public enum Timestamps {
     /// "2026-01-02T03:04:05Z": what ISO8601DateFormatter prints by default (to the nearest millisecond,
     /// then the second it falls in).
+    /// Seconds on the monotonic clock, for durations.
+    public static func monotonic() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
     public static func utc(_ seconds: Double) -> String {
         let whole = ((seconds * 1000).rounded() / 1000).rounded(.down)
         guard let p = parts(whole) else { return "" }

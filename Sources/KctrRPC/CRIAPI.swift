@@ -45,10 +45,54 @@ public struct CRIAPI: Sendable {
         return r.messages("images").map(CRIImage.init)
     }
 
+    /// Pulls `ref` through the CRI plugin, so containerd's registry configuration applies (hosts.toml
+    /// mirrors, config_path, its TLS and auth settings). Returns the image reference CRI reports (the
+    /// image ID). `timeoutMilliseconds` 0 waits as long as the pull takes.
+    public func pullImage(_ ref: String, auth: RegistryAuth?, sandboxConfig: Proto?,
+                          timeoutMilliseconds: Int64) async throws(RPCError) -> String {
+        var request = Proto(["image": .message(Proto(["image": .string(ref)]))])
+        if let auth { request["auth"] = .message(auth.proto) }
+        if let sandboxConfig { request["sandbox_config"] = .message(sandboxConfig) }
+        let r = try await rpc.withTimeout(milliseconds: timeoutMilliseconds).unary(RPCMethod(Service.image, "PullImage"), request)
+        return r.string("image_ref")
+    }
+
+    /// The schema of PullImage's `sandbox_config` (a PodSandboxConfig), for `--pod-config` files.
+    public static func podSandboxConfigSchema() throws(RPCError) -> ProtoSchema? {
+        try ProtoSchema.request(of: RPCMethod(Service.image, "PullImage")).schema(of: "sandbox_config")
+    }
+
     /// The image as the kubelet sees it, or nil when CRI does not know it.
     public func imageStatus(_ ref: String) async throws(RPCError) -> CRIImage? {
         let r = try await rpc.unary(RPCMethod(Service.image, "ImageStatus"),
                                     Proto(["image": .message(Proto(["image": .string(ref)]))]))
         return r.message("image").map(CRIImage.init)
+    }
+}
+
+/// Registry credentials for a pull, as CRI's AuthConfig carries them.
+public struct RegistryAuth: Sendable, Equatable {
+    public var username = ""
+    public var password = ""
+    /// base64("user:password"), as in a docker config.json.
+    public var auth = ""
+    public var serverAddress = ""
+    public var identityToken = ""
+    public var registryToken = ""
+
+    public init(username: String = "", password: String = "", auth: String = "", serverAddress: String = "",
+                identityToken: String = "", registryToken: String = "") {
+        self.username = username
+        self.password = password
+        self.auth = auth
+        self.serverAddress = serverAddress
+        self.identityToken = identityToken
+        self.registryToken = registryToken
+    }
+
+    var proto: Proto {
+        Proto(["username": .string(username), "password": .string(password), "auth": .string(auth),
+               "server_address": .string(serverAddress), "identity_token": .string(identityToken),
+               "registry_token": .string(registryToken)])
     }
 }

@@ -123,7 +123,7 @@ public struct ImageImporter: Sendable {
     /// of this run.
     private func cleanUp(_ leaseID: String) async -> Cleanup {
         let containerd = session.containerd
-        let started = monotonicNow()
+        let started = Timestamps.monotonic()
         let budget = Double(session.config.timeoutMilliseconds) / 1000
         var waited = false
         while true {
@@ -141,7 +141,7 @@ public struct ImageImporter: Sendable {
             } catch let e as RPCError where e.code == .notFound {
                 return waited ? .releasedAfterRestart : .released
             } catch let e as RPCError where e.code == .unavailable || e.code == .deadlineExceeded {
-                let left = budget - (monotonicNow() - started)
+                let left = budget - (Timestamps.monotonic() - started)
                 if left <= 0 || Task.isCancelled { return .leftBehind }
                 waited = true
                 session.debug("containerd is not answering (\(e.code.name)): waiting \(Int(left.rounded(.up)))s more to release lease \(leaseID)")
@@ -153,11 +153,6 @@ public struct ImageImporter: Sendable {
         }
     }
 
-    private func monotonicNow() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
 
     /// Adds to the hint what became of this run's lease, when that is news.
     static func annotate(_ error: Error, cleanup: Cleanup, lease: String, namespace: String, waited: Int64,
