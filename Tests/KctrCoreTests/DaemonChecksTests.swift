@@ -37,8 +37,8 @@ final class DaemonChecksTests: XCTestCase {
         XCTAssertEqual(chmod(path, 0o755), 0)
     }
 
-    /// A Session on a unix socket that exists but has no listener (connect is refused).
-    private func deadSession() throws -> Session {
+    /// A unix socket bound in a fresh directory, with no listener (connect is refused).
+    private func boundSocket() throws -> String {
         let path = try tempDir() + "/containerd.sock"
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         XCTAssertGreaterThanOrEqual(fd, 0)
@@ -54,6 +54,12 @@ final class DaemonChecksTests: XCTestCase {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         XCTAssertEqual(rc, 0, "bind \(path): errno \(errno)")
+        return path
+    }
+
+    /// A Session on a unix socket that exists but has no listener (connect is refused).
+    private func deadSession() throws -> Session {
+        let path = try boundSocket()
         let config = SessionConfig(endpoint: Endpoint(path: path, source: "--address"), namespace: "k8s.io",
                                    timeoutMilliseconds: 2_000, maxReceiveBytes: 16 << 20, debug: false)
         return try Session(config: config, log: { _ in })
@@ -648,14 +654,16 @@ final class DaemonChecksTests: XCTestCase {
     // MARK: - runtimes.binary
 
     /// A fake host: `root` holds the runc shim (found under --root when the host has none),
-    /// `bin` (outside root, so it is run) the runtime binaries.
+    /// `bin` (outside root, so it is run) the runtime binaries; the endpoint is a socket root owns.
     private func binaryContext() throws -> (ctx: VerifyContext, bin: String) {
         let dir = try tempDir()
         try script(dir + "/root/usr/bin/containerd-shim-runc-v2", "exit 0")
         try script(dir + "/root/usr/local/sbin/kctrtest-runc", "exit 1")
         try script(dir + "/bin/good-runc", "echo 'runc version 1.1.12-kctrtest'; echo 'commit: v1.1.12'")
         try script(dir + "/bin/bad-runc", "echo 'error while loading shared libraries: libseccomp.so.2' >&2; exit 127")
-        return (context(root: dir + "/root"), dir + "/bin")
+        var ctx = context(root: dir + "/root")
+        ctx.endpoint = Endpoint(path: try boundSocket(), source: "--address")
+        return (ctx, dir + "/bin")
     }
 
     func testRuntimeBinaryRunsPasses() throws {
@@ -700,6 +708,99 @@ final class DaemonChecksTests: XCTestCase {
         XCTAssertEqual(r.status, .fail)
         XCTAssertEqual(r.found, "kctrtest: shim containerd-shim-kctrtest-v9 not found on PATH")
         assertFix(r, "containerd's shims where containerd's PATH finds them")
+    }
+
+    // MARK: - runtimes.binary: what kctr refuses to run
+
+    /// A runtime binary that would leave `marker` if it ran.
+    private func markerScript(_ path: String, marker: String) throws {
+        try script(path, "touch \(marker)\necho 'runc version 6.6.6'")
+    }
+
+    private func assertRefused(_ r: CheckResult, _ binary: String, because: String, marker: String,
+                               file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(r.status, .fail, file: file, line: line)
+        XCTAssertEqual(r.found, "evil: kctr refused to run \(binary) --version as root: \(because)", file: file, line: line)
+        assertFix(r, "chown root:root and chmod go-w", "BinaryName to a root-owned runc such as /usr/sbin/runc", file: file, line: line)
+        XCTAssertFalse(r.fix?.contains("apt-get install runc") ?? true, r.fix ?? "", file: file, line: line)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "\(binary) was run", file: file, line: line)
+    }
+
+    /// A daemon's reply names a BinaryName that a user other than root can write: kctr, as root,
+    /// would run what that user put there.
+    func testRuntimeBinaryWritableByOthersIsNotRun() throws {
+        let (ctx, bin) = try binaryContext()
+        let marker = bin + "/ran"
+        try markerScript(bin + "/evil-runc", marker: marker)
+        XCTAssertEqual(chmod(bin + "/evil-runc", 0o757), 0)
+        let r = DaemonChecks.binaries(ctx, running: runtimesConfig(default: "evil", [("evil", "io.containerd.runc.v2", bin + "/evil-runc")]))
+        assertRefused(r, bin + "/evil-runc", because: "\(bin)/evil-runc is writable by every user (mode 757)", marker: marker)
+    }
+
+    func testRuntimeBinaryInADirectoryOthersOwnOrWriteIsNotRun() throws {
+        let (ctx, bin) = try binaryContext()
+        let marker = bin + "/ran"
+        let nobody = bin + "/nobody"
+        try markerScript(nobody + "/runc", marker: marker)
+        XCTAssertEqual(chown(nobody, 65534, 65534), 0)
+        var r = DaemonChecks.binaries(ctx, running: runtimesConfig(default: "evil", [("evil", "io.containerd.runc.v2", nobody + "/runc")]))
+        assertRefused(r, nobody + "/runc", because: "\(nobody) is a directory owned by uid 65534, not by root", marker: marker)
+
+        let group = bin + "/group"
+        try markerScript(group + "/runc", marker: marker)
+        XCTAssertEqual(chmod(group, 0o775), 0)
+        r = DaemonChecks.binaries(ctx, running: runtimesConfig(default: "evil", [("evil", "io.containerd.runc.v2", group + "/runc")]))
+        assertRefused(r, group + "/runc", because: "\(group) is writable by group 0 (mode 775)", marker: marker)
+    }
+
+    /// Symlinks are followed: the real file and each directory on the real path are checked, and
+    /// each symlink on the way must be root's too.
+    func testRuntimeBinaryBehindASymlinkIsCheckedWhereItLeads() throws {
+        let (ctx, bin) = try binaryContext()
+        let marker = bin + "/ran"
+        let nobody = bin + "/nobody"
+        try markerScript(nobody + "/runc", marker: marker)
+        XCTAssertEqual(chown(nobody, 65534, 65534), 0)
+        XCTAssertEqual(symlink("nobody/runc", bin + "/link-runc"), 0)
+        var r = DaemonChecks.binaries(ctx, running: runtimesConfig(default: "evil", [("evil", "io.containerd.runc.v2", bin + "/link-runc")]))
+        assertRefused(r, bin + "/link-runc", because: "\(nobody) is a directory owned by uid 65534, not by root", marker: marker)
+
+        // A symlink nobody owns, to a good binary.
+        XCTAssertEqual(symlink(bin + "/good-runc", bin + "/their-link"), 0)
+        XCTAssertEqual(lchown(bin + "/their-link", 65534, 65534), 0)
+        r = DaemonChecks.binaries(ctx, running: runtimesConfig(default: "evil", [("evil", "io.containerd.runc.v2", bin + "/their-link")]))
+        assertRefused(r, bin + "/their-link", because: "\(bin)/their-link is a symlink owned by uid 65534, not by root", marker: marker)
+
+        // A symlink of root's to a good binary is run.
+        XCTAssertEqual(symlink("good-runc", bin + "/root-link"), 0)
+        r = DaemonChecks.binaries(ctx, running: runtimesConfig(default: "runc", [("runc", "io.containerd.runc.v2", bin + "/root-link")]))
+        XCTAssertEqual(r.status, .pass, r.found)
+        XCTAssertEqual(r.found, "runc: \(bin)/root-link (runc version 1.1.12-kctrtest)")
+    }
+
+    /// A socket root does not own: whatever its reply names is run by no one.
+    func testRuntimeBinariesAreNotRunWhenTheSocketIsNotRoots() throws {
+        var (ctx, bin) = try binaryContext()
+        let marker = bin + "/ran"
+        try markerScript(bin + "/named-runc", marker: marker)
+        let socket = try boundSocket()
+        XCTAssertEqual(lchown(socket, 65534, 65534), 0)
+        ctx.endpoint = Endpoint(path: socket, source: "--address")
+        let r = DaemonChecks.binaries(ctx, running: runtimesConfig(default: "runc", [("runc", "io.containerd.runc.v2", bin + "/named-runc")]))
+        XCTAssertEqual(r.status, .fail)
+        XCTAssertEqual(r.found, "kctr runs no runtime binary the reply on \(socket) names, since that socket could be someone else's: \(socket) is a file owned by uid 65534, not by root")
+        assertFix(r, "check who listens on \(socket)", "pass --address with containerd's own socket")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
+
+        // Group-writable is how containerd makes it (0660); writable by everyone is not.
+        XCTAssertEqual(lchown(socket, 0, 0), 0)
+        XCTAssertEqual(chmod(socket, 0o660), 0)
+        XCTAssertEqual(DaemonChecks.binaries(ctx, running: runtimesConfig(default: "runc", [("runc", "io.containerd.runc.v2", bin + "/good-runc")])).status, .pass)
+        XCTAssertEqual(chmod(socket, 0o666), 0)
+        let open = DaemonChecks.binaries(ctx, running: runtimesConfig(default: "runc", [("runc", "io.containerd.runc.v2", bin + "/named-runc")]))
+        XCTAssertEqual(open.status, .fail)
+        XCTAssertTrue(open.found.hasSuffix("\(socket) is writable by every user (mode 666)"), open.found)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
     }
 
     func testShimBinaryNames() {
