@@ -292,6 +292,53 @@ final class DaemonChecksTests: XCTestCase {
         assertFix(b, "apt-get install containernetworking-plugins", bin, "bin_dir in [plugins.\"io.containerd.grpc.v1.cri\".cni]")
     }
 
+    // MARK: - cri.cni-config: files read with bounds
+
+    /// A FIFO at `path` with `payload` waiting in it; its one writer closes after a second, on
+    /// another thread. (A reader that opens the FIFO without O_NONBLOCK and reads to the end gets
+    /// the payload at the close instead of waiting forever: the old code fails the test, not hangs.)
+    private func fifo(_ path: String, payload: String) throws -> DispatchSemaphore {
+        XCTAssertEqual(mkfifo(path, 0o644), 0)
+        let fd = open(path, O_RDWR)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        let bytes = Array(payload.utf8)
+        XCTAssertEqual(bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }, bytes.count)
+        let closed = DispatchSemaphore(value: 0)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1) {
+            close(fd)
+            closed.signal()
+        }
+        return closed
+    }
+
+    func testCNIConfigThatIsAFIFOOrTooLargeIsNotRead() async throws {
+        let conf = try tempDir() + "/net.d"
+        try FileManager.default.createDirectory(atPath: conf, withIntermediateDirectories: true)
+        let good = try String(contentsOfFile: try ConfigChecksTests.fixtureDir("daemon-cni") + "/net.d/10-bridge.conflist", encoding: .utf8)
+        try good.write(toFile: conf + "/05-ok.conflist", atomically: true, encoding: .utf8)
+        let big = #"{"cniVersion": "1.0.0", "name": "big", "plugins": [{"type": "bridge"}], "pad": ""# + String(repeating: "x", count: 2 << 20) + "\"}"
+        try big.write(toFile: conf + "/20-big.conflist", atomically: true, encoding: .utf8)
+        let closed = try fifo(conf + "/10-fifo.conflist", payload: good)
+        defer { closed.wait() }
+        var ctx = context()
+        ctx.criStatus = criStatus(runtimeReady: true)
+        ctx.running = RuntimeConfigView(configJSON: .object(["cni": .object(["confDir": .string(conf), "binDir": .string(try cniBinDir())])]))
+        let c = byID(DaemonChecks.cni(ctx), group: "cri")
+        let config = try XCTUnwrap(c["cri.cni-config"])
+        XCTAssertEqual(config.status, .warn, config.found)
+        XCTAssertEqual(config.found, "3 config(s); containerd uses 05-ok.conflist (network kctr-test), but these are invalid: "
+                       + "10-fifo.conflist (\(conf)/10-fifo.conflist is not a regular file); "
+                       + "20-big.conflist (\(conf)/20-big.conflist is 2.0 MiB, more than the 1.0 MiB a configuration file may have)")
+        assertFix(config, "remove the invalid files from \(conf)")
+
+        // The FIFO first by name: the config containerd would use cannot be read.
+        try FileManager.default.removeItem(atPath: conf + "/05-ok.conflist")
+        let first = try XCTUnwrap(byID(DaemonChecks.cni(ctx), group: "cri")["cri.cni-config"])
+        XCTAssertEqual(first.status, .fail)
+        XCTAssertEqual(first.found, "\(conf)/10-fifo.conflist, the config containerd uses (first by name), is invalid: \(conf)/10-fifo.conflist is not a regular file")
+        assertFix(first, "fix or remove \(conf)/10-fifo.conflist")
+    }
+
     func testCRINotServingSkipsAll() async throws {
         var ctx = context()
         ctx.session = try deadSession()

@@ -217,12 +217,20 @@ public enum DaemonChecks {
         return out
     }
 
-    /// The plugin types a CNI config names (each plugin's `type` and its `ipam.type`).
+    /// The plugin types a CNI config names (each plugin's `type` and its `ipam.type`). Read as the
+    /// other config files are (`SmallFile`: a regular file of at most 1 MiB, never a FIFO or device)
+    /// and parsed with the bounded JSON parser.
     static func readCNI(_ path: String, name: String) -> CNIFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            return CNIFile(name: name, types: [], error: "cannot read it")
+        let text: String?
+        do {
+            text = try SmallFile.text(path)
+        } catch {
+            return CNIFile(name: name, types: [], error: error.message)
         }
-        guard let json = try? JSONDecoder().decode(JSONValue.self, from: data), json.object != nil else {
+        guard let text else {
+            return CNIFile(name: name, types: [], error: "it is gone")
+        }
+        guard let json = JSONParser.parse(text), json.object != nil else {
             return CNIFile(name: name, types: [], error: "not a JSON object")
         }
         var plugins: [JSONValue] = []
