@@ -764,6 +764,18 @@ final class DaemonChecksTests: XCTestCase {
         try script(path, "touch \(marker)\necho 'runc version 6.6.6'")
     }
 
+    /// runtimes.binary for one runtime "evil" whose BinaryName is `binary`.
+    private func evil(_ ctx: VerifyContext, _ binary: String) -> CheckResult {
+        DaemonChecks.binaries(ctx, running: runtimesConfig(default: "evil", [("evil", "io.containerd.runc.v2", binary)]))
+    }
+
+    /// `bin`/nobody, a directory uid 65534 owns, holding a runc that would leave `marker`.
+    private func nobodysRunc(_ bin: String, marker: String) throws -> String {
+        try markerScript(bin + "/nobody/runc", marker: marker)
+        XCTAssertEqual(chown(bin + "/nobody", 65534, 65534), 0)
+        return bin + "/nobody/runc"
+    }
+
     private func assertRefused(_ r: CheckResult, _ binary: String, because: String, marker: String,
                                file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(r.status, .fail, file: file, line: line)
@@ -773,31 +785,21 @@ final class DaemonChecksTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "\(binary) was run", file: file, line: line)
     }
 
-    /// A daemon's reply names a BinaryName that a user other than root can write: kctr, as root,
-    /// would run what that user put there.
-    func testRuntimeBinaryWritableByOthersIsNotRun() throws {
+    /// A daemon's reply names a BinaryName that a user other than root can change (the file, or a
+    /// directory above it): kctr, as root, would run what that user put there.
+    func testRuntimeBinaryOthersCanChangeIsNotRun() throws {
         let (ctx, bin) = try binaryContext()
         let marker = bin + "/ran"
-        try markerScript(bin + "/evil-runc", marker: marker)
-        XCTAssertEqual(chmod(bin + "/evil-runc", 0o757), 0)
-        let r = DaemonChecks.binaries(ctx, running: runtimesConfig(default: "evil", [("evil", "io.containerd.runc.v2", bin + "/evil-runc")]))
-        assertRefused(r, bin + "/evil-runc", because: "\(bin)/evil-runc is writable by every user (mode 757)", marker: marker)
-    }
-
-    func testRuntimeBinaryInADirectoryOthersOwnOrWriteIsNotRun() throws {
-        let (ctx, bin) = try binaryContext()
-        let marker = bin + "/ran"
-        let nobody = bin + "/nobody"
-        try markerScript(nobody + "/runc", marker: marker)
-        XCTAssertEqual(chown(nobody, 65534, 65534), 0)
-        var r = DaemonChecks.binaries(ctx, running: runtimesConfig(default: "evil", [("evil", "io.containerd.runc.v2", nobody + "/runc")]))
-        assertRefused(r, nobody + "/runc", because: "\(nobody) is a directory owned by uid 65534, not by root", marker: marker)
-
-        let group = bin + "/group"
-        try markerScript(group + "/runc", marker: marker)
-        XCTAssertEqual(chmod(group, 0o775), 0)
-        r = DaemonChecks.binaries(ctx, running: runtimesConfig(default: "evil", [("evil", "io.containerd.runc.v2", group + "/runc")]))
-        assertRefused(r, group + "/runc", because: "\(group) is writable by group 0 (mode 775)", marker: marker)
+        for (runc, changed, mode, because) in [
+            (bin + "/evil-runc", bin + "/evil-runc", mode_t(0o757), "\(bin)/evil-runc is writable by every user (mode 757)"),
+            (bin + "/group/runc", bin + "/group", mode_t(0o775), "\(bin)/group is writable by group 0 (mode 775)"),
+        ] {
+            try markerScript(runc, marker: marker)
+            XCTAssertEqual(chmod(changed, mode), 0)
+            assertRefused(evil(ctx, runc), runc, because: because, marker: marker)
+        }
+        let runc = try nobodysRunc(bin, marker: marker)
+        assertRefused(evil(ctx, runc), runc, because: "\(bin)/nobody is a directory owned by uid 65534, not by root", marker: marker)
     }
 
     /// Symlinks are followed: the real file and each directory on the real path are checked, and
@@ -805,22 +807,18 @@ final class DaemonChecksTests: XCTestCase {
     func testRuntimeBinaryBehindASymlinkIsCheckedWhereItLeads() throws {
         let (ctx, bin) = try binaryContext()
         let marker = bin + "/ran"
-        let nobody = bin + "/nobody"
-        try markerScript(nobody + "/runc", marker: marker)
-        XCTAssertEqual(chown(nobody, 65534, 65534), 0)
+        _ = try nobodysRunc(bin, marker: marker)
         XCTAssertEqual(symlink("nobody/runc", bin + "/link-runc"), 0)
-        var r = DaemonChecks.binaries(ctx, running: runtimesConfig(default: "evil", [("evil", "io.containerd.runc.v2", bin + "/link-runc")]))
-        assertRefused(r, bin + "/link-runc", because: "\(nobody) is a directory owned by uid 65534, not by root", marker: marker)
+        assertRefused(evil(ctx, bin + "/link-runc"), bin + "/link-runc", because: "\(bin)/nobody is a directory owned by uid 65534, not by root", marker: marker)
 
         // A symlink nobody owns, to a good binary.
         XCTAssertEqual(symlink(bin + "/good-runc", bin + "/their-link"), 0)
         XCTAssertEqual(lchown(bin + "/their-link", 65534, 65534), 0)
-        r = DaemonChecks.binaries(ctx, running: runtimesConfig(default: "evil", [("evil", "io.containerd.runc.v2", bin + "/their-link")]))
-        assertRefused(r, bin + "/their-link", because: "\(bin)/their-link is a symlink owned by uid 65534, not by root", marker: marker)
+        assertRefused(evil(ctx, bin + "/their-link"), bin + "/their-link", because: "\(bin)/their-link is a symlink owned by uid 65534, not by root", marker: marker)
 
         // A symlink of root's to a good binary is run.
         XCTAssertEqual(symlink("good-runc", bin + "/root-link"), 0)
-        r = DaemonChecks.binaries(ctx, running: runtimesConfig(default: "runc", [("runc", "io.containerd.runc.v2", bin + "/root-link")]))
+        let r = DaemonChecks.binaries(ctx, running: runtimesConfig(default: "runc", [("runc", "io.containerd.runc.v2", bin + "/root-link")]))
         XCTAssertEqual(r.status, .pass, r.found)
         XCTAssertEqual(r.found, "runc: \(bin)/root-link (runc version 1.1.12-kctrtest)")
     }

@@ -342,23 +342,24 @@ extension FileChecks {
                 results.append(CheckResult(id: id, group: .config, title: title, status: .skip, found: why, evidence: path))
             }
         }
-        if file.missing {
-            results.append(CheckResult(
-                id: "config.parse", group: .config, title: "config.toml parses", status: .warn,
-                found: "\(path) does not exist: containerd runs with built-in defaults (SystemdCgroup = false, sandbox image of its release)",
-                evidence: path,
-                fix: "mkdir -p \((path as NSString).deletingLastPathComponent) && containerd config default > \(path), set SystemdCgroup = true under [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options] when the kubelet uses the systemd cgroup driver, then \(restart)"))
-            skipRest("\(path) does not exist")
+        /// config.parse warns with `found` and `fix`; the other checks skip because of `why`.
+        func warnAndSkipRest(_ found: String, fix: String, why: String) -> [CheckResult] {
+            results.append(CheckResult(id: "config.parse", group: .config, title: "config.toml parses", status: .warn,
+                                       found: found, evidence: path, fix: fix))
+            skipRest(why)
             return results
         }
+        if file.missing {
+            return warnAndSkipRest(
+                "\(path) does not exist: containerd runs with built-in defaults (SystemdCgroup = false, sandbox image of its release)",
+                fix: "mkdir -p \((path as NSString).deletingLastPathComponent) && containerd config default > \(path), set SystemdCgroup = true under [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options] when the kubelet uses the systemd cgroup driver, then \(restart)",
+                why: "\(path) does not exist")
+        }
         if let limit = file.limit {
-            results.append(CheckResult(
-                id: "config.parse", group: .config, title: "config.toml parses", status: .warn,
-                found: "\(limit): the files were not merged, so the config checks are skipped",
-                evidence: path,
-                fix: "look at the imports of \(path) and the files they name: a glob may match more than meant (containerd reads every match); fold drop-ins into fewer files, then run verify-runtime again"))
-            skipRest("kctr did not read all the imports of \(path)")
-            return results
+            return warnAndSkipRest(
+                "\(limit): the files were not merged, so the config checks are skipped",
+                fix: "look at the imports of \(path) and the files they name: a glob may match more than meant (containerd reads every match); fold drop-ins into fewer files, then run verify-runtime again",
+                why: "kctr did not read all the imports of \(path)")
         }
         guard let doc = file.merged, file.error == nil else {
             let err = file.error ?? "\(path): cannot be parsed"

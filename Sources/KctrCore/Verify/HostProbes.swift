@@ -10,7 +10,7 @@ import Glibc
 /// only a file that root owns in directories only root can change (`untrusted`), with a fixed small
 /// environment, in `/`, stdin from /dev/null, in a process group of its own that is killed whole
 /// when it exits or its time is up (`run`).
-public enum HostProbes {
+enum HostProbes {
     /// The whole environment of a probe.
     static let environment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"]
     /// Directories searched after PATH (containerd's own PATH usually has them).
@@ -43,10 +43,10 @@ public enum HostProbes {
     // MARK: - Who could have put it there
 
     /// Why a path cannot be trusted: the file or directory at fault and the reason.
-    public struct Untrusted: Sendable, Equatable, CustomStringConvertible {
-        public var path: String
-        public var reason: String
-        public var description: String { "\(path) \(reason)" }
+    struct Untrusted: Sendable, Equatable, CustomStringConvertible {
+        var path: String
+        var reason: String
+        var description: String { "\(path) \(reason)" }
     }
 
     /// What the last component of a checked path may be.
