@@ -7,6 +7,8 @@ import PackageDescription
 //     -> KctrCore (domain: models, archives, runtime checks, rendering; no C, no CLI)
 //     -> KctrCommands (swift-argument-parser commands, one file each)
 //     -> kctr (main)
+// Beside KctrRPC, KctrArchive (libarchive) and KctrYAML (libyaml's event parser, the CYaml of Yams)
+// each own one C library for KctrCore.
 let package = Package(
     name: "kctr",
     platforms: [.macOS(.v13)],
@@ -44,6 +46,7 @@ let package = Package(
             dependencies: [
                 "KctrRPC",
                 "KctrArchive",
+                "KctrYAML",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -58,6 +61,9 @@ let package = Package(
         .executableTarget(name: "kctr-fuzz", dependencies: ["KctrFuzz"]),
         .target(name: "CArchive", linkerSettings: [.linkedLibrary("archive")]),
         .target(name: "KctrArchive", dependencies: ["CArchive"]),
+        // CYaml is not a product of Yams; it is visible through the Yams product, and this target
+        // reads libyaml's events with the same libyaml Yams parses with.
+        .target(name: "KctrYAML", dependencies: [.product(name: "Yams", package: "Yams")]),
         .testTarget(name: "KctrArchiveTests", dependencies: ["KctrArchive"]),
         .testTarget(name: "KctrRPCTests", dependencies: ["KctrRPC"]),
         .testTarget(name: "KctrRPCLiveTests", dependencies: ["KctrRPC"]),

@@ -290,3 +290,66 @@ final class ConfigChecksTests: XCTestCase {
         XCTAssertTrue(d.found.contains("runtime \"runc\" (SystemdCgroup = true) is in the file but not in the running config"), d.found)
     }
 }
+
+/// config.toml `imports` written by hand in a scratch directory: cycles and the file limit.
+final class ConfigImportTests: ScratchDirectoryTestCase {
+    func write(_ path: String, _ text: String) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    func testCleanPathIsGoFilepathClean() {
+        for (input, clean) in [("", "."), (".", "."), ("/", "/"), ("//a//b/", "/a/b"), ("a/./b/../c", "a/c"), ("/../a", "/a"),
+                               ("../../a", "../../a"), ("a/../..", ".."), ("/a/b/../../..", "/"), ("a/b/..", "a")] {
+            XCTAssertEqual(FileChecks.cleanPath(input), clean, input)
+        }
+    }
+
+    /// Two directories importing each other with "../": the paths grew ("a/../b/../a/...") and were never
+    /// the same twice, so each hop read the files again.
+    func testImportCycleThroughParentDirectoriesReadsEachFileOnce() throws {
+        try write(dir + "/a/config.toml", "version = 2\nimports = [\"../b/*.toml\"]\noom_score = -1\n")
+        try write(dir + "/b/x.toml", "imports = [\"../a/*.toml\", \"../b/./x.toml\", \"\(dir)/a/../b/x.toml\"]\n[grpc]\n  uid = 7\n")
+        let file = FileChecks.loadContainerdConfig(path: dir + "/a/config.toml")
+        XCTAssertNil(file.error)
+        XCTAssertNil(file.limit)
+        XCTAssertEqual(file.imports, [dir + "/b/x.toml"])
+        XCTAssertEqual(file.documents.map(\.path), [dir + "/a/config.toml", dir + "/b/x.toml"])
+        XCTAssertEqual(file.merged?["grpc"]?["uid"], .number(7))
+    }
+
+    func testImportsAreCleanedAndRelativeToTheImportingFile() {
+        XCTAssertEqual(FileChecks.resolveImports(["./d/../d/1.toml", "/etc//x/../y.toml", "../z.toml"], parent: "etc/config.toml"),
+                       ["etc/d/1.toml", "/etc/y.toml", "z.toml"])
+        XCTAssertEqual(FileChecks.resolveImports(["x.toml"], parent: "config.toml"), ["x.toml"])
+    }
+
+    /// containerd reads every match of a glob; kctr stops at 64 files and says so.
+    func testMoreThan64FilesAreNotRead() throws {
+        try write(dir + "/config.toml", "version = 2\nimports = [\"conf.d/*.toml\"]\n")
+        for i in 0..<70 { try write(dir + "/conf.d/\(String(format: "%02d", i)).toml", "oom_score = \(i)\n") }
+        let file = FileChecks.loadContainerdConfig(path: dir + "/config.toml")
+        XCTAssertNil(file.error)
+        XCTAssertNil(file.merged)
+        XCTAssertEqual(file.imports.count, 63)
+        XCTAssertEqual(file.limit, "\(dir)/config.toml and its imports name more than 64 files, the most kctr reads; it stopped before \(dir)/conf.d/63.toml")
+
+        var paths = VerifyPaths()
+        paths.containerdConfig = dir + "/config.toml"
+        let results = FileChecks.configChecks(VerifyContext(paths: paths, endpoint: Endpoint(path: "/run/x.sock", source: "default")))
+        XCTAssertEqual(results.map(\.id), ["config.parse", "config.version", "config.disabled-plugins",
+                                           "config.systemd-cgroup-placement", "config.unknown-keys", "config.drift"])
+        XCTAssertEqual(results[0].status, .warn)
+        XCTAssertEqual(results[0].found, "\(file.limit ?? ""): the files were not merged, so the config checks are skipped")
+        XCTAssertTrue(results[0].fix?.contains("a glob may match more than meant") == true, results[0].fix ?? "")
+        XCTAssertTrue(results.dropFirst().allSatisfy { $0.status == .skip && $0.found == "kctr did not read all the imports of \(dir)/config.toml" })
+
+        // 64 files in all are read.
+        try FileManager.default.removeItem(atPath: dir + "/conf.d/63.toml")
+        for i in 64..<70 { try FileManager.default.removeItem(atPath: dir + "/conf.d/\(i).toml") }
+        let fits = FileChecks.loadContainerdConfig(path: dir + "/config.toml")
+        XCTAssertNil(fits.limit)
+        XCTAssertEqual(fits.imports.count, 63)
+        XCTAssertEqual(fits.merged?["oom_score"], .number(62))
+    }
+}

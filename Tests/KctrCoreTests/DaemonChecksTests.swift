@@ -37,8 +37,8 @@ final class DaemonChecksTests: XCTestCase {
         XCTAssertEqual(chmod(path, 0o755), 0)
     }
 
-    /// A Session on a unix socket that exists but has no listener (connect is refused).
-    private func deadSession() throws -> Session {
+    /// A unix socket bound in a fresh directory, with no listener (connect is refused).
+    private func boundSocket() throws -> String {
         let path = try tempDir() + "/containerd.sock"
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         XCTAssertGreaterThanOrEqual(fd, 0)
@@ -54,6 +54,12 @@ final class DaemonChecksTests: XCTestCase {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         XCTAssertEqual(rc, 0, "bind \(path): errno \(errno)")
+        return path
+    }
+
+    /// A Session on a unix socket that exists but has no listener (connect is refused).
+    private func deadSession() throws -> Session {
+        let path = try boundSocket()
         let config = SessionConfig(endpoint: Endpoint(path: path, source: "--address"), namespace: "k8s.io",
                                    timeoutMilliseconds: 2_000, maxReceiveBytes: 16 << 20, debug: false)
         return try Session(config: config, log: { _ in })
@@ -284,6 +290,53 @@ final class DaemonChecksTests: XCTestCase {
         XCTAssertEqual(b.status, .fail)
         XCTAssertEqual(b.found, "missing from \(bin): host-local (from 10-bridge.conflist), portmap (from 10-bridge.conflist)")
         assertFix(b, "apt-get install containernetworking-plugins", bin, "bin_dir in [plugins.\"io.containerd.grpc.v1.cri\".cni]")
+    }
+
+    // MARK: - cri.cni-config: files read with bounds
+
+    /// A FIFO at `path` with `payload` waiting in it; its one writer closes after a second, on
+    /// another thread. (A reader that opens the FIFO without O_NONBLOCK and reads to the end gets
+    /// the payload at the close instead of waiting forever: the old code fails the test, not hangs.)
+    private func fifo(_ path: String, payload: String) throws -> DispatchSemaphore {
+        XCTAssertEqual(mkfifo(path, 0o644), 0)
+        let fd = open(path, O_RDWR)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        let bytes = Array(payload.utf8)
+        XCTAssertEqual(bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }, bytes.count)
+        let closed = DispatchSemaphore(value: 0)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1) {
+            close(fd)
+            closed.signal()
+        }
+        return closed
+    }
+
+    func testCNIConfigThatIsAFIFOOrTooLargeIsNotRead() async throws {
+        let conf = try tempDir() + "/net.d"
+        try FileManager.default.createDirectory(atPath: conf, withIntermediateDirectories: true)
+        let good = try String(contentsOfFile: try ConfigChecksTests.fixtureDir("daemon-cni") + "/net.d/10-bridge.conflist", encoding: .utf8)
+        try good.write(toFile: conf + "/05-ok.conflist", atomically: true, encoding: .utf8)
+        let big = #"{"cniVersion": "1.0.0", "name": "big", "plugins": [{"type": "bridge"}], "pad": ""# + String(repeating: "x", count: 2 << 20) + "\"}"
+        try big.write(toFile: conf + "/20-big.conflist", atomically: true, encoding: .utf8)
+        let closed = try fifo(conf + "/10-fifo.conflist", payload: good)
+        defer { closed.wait() }
+        var ctx = context()
+        ctx.criStatus = criStatus(runtimeReady: true)
+        ctx.running = RuntimeConfigView(configJSON: .object(["cni": .object(["confDir": .string(conf), "binDir": .string(try cniBinDir())])]))
+        let c = byID(DaemonChecks.cni(ctx), group: "cri")
+        let config = try XCTUnwrap(c["cri.cni-config"])
+        XCTAssertEqual(config.status, .warn, config.found)
+        XCTAssertEqual(config.found, "3 config(s); containerd uses 05-ok.conflist (network kctr-test), but these are invalid: "
+                       + "10-fifo.conflist (\(conf)/10-fifo.conflist is not a regular file); "
+                       + "20-big.conflist (\(conf)/20-big.conflist is 2.0 MiB, more than the 1.0 MiB a configuration file may have)")
+        assertFix(config, "remove the invalid files from \(conf)")
+
+        // The FIFO first by name: the config containerd would use cannot be read.
+        try FileManager.default.removeItem(atPath: conf + "/05-ok.conflist")
+        let first = try XCTUnwrap(byID(DaemonChecks.cni(ctx), group: "cri")["cri.cni-config"])
+        XCTAssertEqual(first.status, .fail)
+        XCTAssertEqual(first.found, "\(conf)/10-fifo.conflist, the config containerd uses (first by name), is invalid: \(conf)/10-fifo.conflist is not a regular file")
+        assertFix(first, "fix or remove \(conf)/10-fifo.conflist")
     }
 
     func testCRINotServingSkipsAll() async throws {
@@ -648,14 +701,16 @@ final class DaemonChecksTests: XCTestCase {
     // MARK: - runtimes.binary
 
     /// A fake host: `root` holds the runc shim (found under --root when the host has none),
-    /// `bin` (outside root, so it is run) the runtime binaries.
+    /// `bin` (outside root, so it is run) the runtime binaries; the endpoint is a socket root owns.
     private func binaryContext() throws -> (ctx: VerifyContext, bin: String) {
         let dir = try tempDir()
         try script(dir + "/root/usr/bin/containerd-shim-runc-v2", "exit 0")
         try script(dir + "/root/usr/local/sbin/kctrtest-runc", "exit 1")
         try script(dir + "/bin/good-runc", "echo 'runc version 1.1.12-kctrtest'; echo 'commit: v1.1.12'")
         try script(dir + "/bin/bad-runc", "echo 'error while loading shared libraries: libseccomp.so.2' >&2; exit 127")
-        return (context(root: dir + "/root"), dir + "/bin")
+        var ctx = context(root: dir + "/root")
+        ctx.endpoint = Endpoint(path: try boundSocket(), source: "--address")
+        return (ctx, dir + "/bin")
     }
 
     func testRuntimeBinaryRunsPasses() throws {
@@ -700,6 +755,97 @@ final class DaemonChecksTests: XCTestCase {
         XCTAssertEqual(r.status, .fail)
         XCTAssertEqual(r.found, "kctrtest: shim containerd-shim-kctrtest-v9 not found on PATH")
         assertFix(r, "containerd's shims where containerd's PATH finds them")
+    }
+
+    // MARK: - runtimes.binary: what kctr refuses to run
+
+    /// A runtime binary that would leave `marker` if it ran.
+    private func markerScript(_ path: String, marker: String) throws {
+        try script(path, "touch \(marker)\necho 'runc version 6.6.6'")
+    }
+
+    /// runtimes.binary for one runtime "evil" whose BinaryName is `binary`.
+    private func evil(_ ctx: VerifyContext, _ binary: String) -> CheckResult {
+        DaemonChecks.binaries(ctx, running: runtimesConfig(default: "evil", [("evil", "io.containerd.runc.v2", binary)]))
+    }
+
+    /// `bin`/nobody, a directory uid 65534 owns, holding a runc that would leave `marker`.
+    private func nobodysRunc(_ bin: String, marker: String) throws -> String {
+        try markerScript(bin + "/nobody/runc", marker: marker)
+        XCTAssertEqual(chown(bin + "/nobody", 65534, 65534), 0)
+        return bin + "/nobody/runc"
+    }
+
+    private func assertRefused(_ r: CheckResult, _ binary: String, because: String, marker: String,
+                               file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(r.status, .fail, file: file, line: line)
+        XCTAssertEqual(r.found, "evil: kctr refused to run \(binary) --version as root: \(because)", file: file, line: line)
+        assertFix(r, "chown root:root and chmod go-w", "BinaryName to a root-owned runc such as /usr/sbin/runc", file: file, line: line)
+        XCTAssertFalse(r.fix?.contains("apt-get install runc") ?? true, r.fix ?? "", file: file, line: line)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "\(binary) was run", file: file, line: line)
+    }
+
+    /// A daemon's reply names a BinaryName that a user other than root can change (the file, or a
+    /// directory above it): kctr, as root, would run what that user put there.
+    func testRuntimeBinaryOthersCanChangeIsNotRun() throws {
+        let (ctx, bin) = try binaryContext()
+        let marker = bin + "/ran"
+        for (runc, changed, mode, because) in [
+            (bin + "/evil-runc", bin + "/evil-runc", mode_t(0o757), "\(bin)/evil-runc is writable by every user (mode 757)"),
+            (bin + "/group/runc", bin + "/group", mode_t(0o775), "\(bin)/group is writable by group 0 (mode 775)"),
+        ] {
+            try markerScript(runc, marker: marker)
+            XCTAssertEqual(chmod(changed, mode), 0)
+            assertRefused(evil(ctx, runc), runc, because: because, marker: marker)
+        }
+        let runc = try nobodysRunc(bin, marker: marker)
+        assertRefused(evil(ctx, runc), runc, because: "\(bin)/nobody is a directory owned by uid 65534, not by root", marker: marker)
+    }
+
+    /// Symlinks are followed: the real file and each directory on the real path are checked, and
+    /// each symlink on the way must be root's too.
+    func testRuntimeBinaryBehindASymlinkIsCheckedWhereItLeads() throws {
+        let (ctx, bin) = try binaryContext()
+        let marker = bin + "/ran"
+        _ = try nobodysRunc(bin, marker: marker)
+        XCTAssertEqual(symlink("nobody/runc", bin + "/link-runc"), 0)
+        assertRefused(evil(ctx, bin + "/link-runc"), bin + "/link-runc", because: "\(bin)/nobody is a directory owned by uid 65534, not by root", marker: marker)
+
+        // A symlink nobody owns, to a good binary.
+        XCTAssertEqual(symlink(bin + "/good-runc", bin + "/their-link"), 0)
+        XCTAssertEqual(lchown(bin + "/their-link", 65534, 65534), 0)
+        assertRefused(evil(ctx, bin + "/their-link"), bin + "/their-link", because: "\(bin)/their-link is a symlink owned by uid 65534, not by root", marker: marker)
+
+        // A symlink of root's to a good binary is run.
+        XCTAssertEqual(symlink("good-runc", bin + "/root-link"), 0)
+        let r = DaemonChecks.binaries(ctx, running: runtimesConfig(default: "runc", [("runc", "io.containerd.runc.v2", bin + "/root-link")]))
+        XCTAssertEqual(r.status, .pass, r.found)
+        XCTAssertEqual(r.found, "runc: \(bin)/root-link (runc version 1.1.12-kctrtest)")
+    }
+
+    /// A socket root does not own: whatever its reply names is run by no one.
+    func testRuntimeBinariesAreNotRunWhenTheSocketIsNotRoots() throws {
+        var (ctx, bin) = try binaryContext()
+        let marker = bin + "/ran"
+        try markerScript(bin + "/named-runc", marker: marker)
+        let socket = try boundSocket()
+        XCTAssertEqual(lchown(socket, 65534, 65534), 0)
+        ctx.endpoint = Endpoint(path: socket, source: "--address")
+        let r = DaemonChecks.binaries(ctx, running: runtimesConfig(default: "runc", [("runc", "io.containerd.runc.v2", bin + "/named-runc")]))
+        XCTAssertEqual(r.status, .fail)
+        XCTAssertEqual(r.found, "kctr runs no runtime binary the reply on \(socket) names, since that socket could be someone else's: \(socket) is a file owned by uid 65534, not by root")
+        assertFix(r, "check who listens on \(socket)", "pass --address with containerd's own socket")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
+
+        // Group-writable is how containerd makes it (0660); writable by everyone is not.
+        XCTAssertEqual(lchown(socket, 0, 0), 0)
+        XCTAssertEqual(chmod(socket, 0o660), 0)
+        XCTAssertEqual(DaemonChecks.binaries(ctx, running: runtimesConfig(default: "runc", [("runc", "io.containerd.runc.v2", bin + "/good-runc")])).status, .pass)
+        XCTAssertEqual(chmod(socket, 0o666), 0)
+        let open = DaemonChecks.binaries(ctx, running: runtimesConfig(default: "runc", [("runc", "io.containerd.runc.v2", bin + "/named-runc")]))
+        XCTAssertEqual(open.status, .fail)
+        XCTAssertTrue(open.found.hasSuffix("\(socket) is writable by every user (mode 666)"), open.found)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
     }
 
     func testShimBinaryNames() {

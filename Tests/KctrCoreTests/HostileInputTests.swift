@@ -336,19 +336,42 @@ final class HostileInputTests: ScratchDirectoryTestCase {
 
     /// Found by `make fuzz` (yaml target): Yams recursed until the stack overflowed (SIGSEGV).
     func testDeeplyNestedYAMLIsAnErrorNotACrash() {
-        assertYAMLRefused(String(repeating: "[", count: 100_000), "line 1 nests brackets more than 64 deep")
-        assertYAMLRefused("a: " + String(repeating: "{b: ", count: 100_000), "line 1 nests brackets more than 64 deep")
+        assertYAMLRefused(String(repeating: "[", count: 100_000), "line 1 nests more than 64 levels deep")
+        assertYAMLRefused("a: " + String(repeating: "{b: ", count: 100_000), "line 1 nests more than 64 levels deep")
         assertYAMLRefused(String(repeating: "- ", count: 100_000) + "x", "line 1 nests more than 64 levels deep")
         var indented = ""
         for i in 0..<100 { indented += String(repeating: " ", count: i) + "a:\n" }
-        assertYAMLRefused(indented, "line 66 is indented 65 columns, more than the 64 kctr reads")
+        // Line n holds a mapping at depth n and its key "a" at depth n + 1.
+        assertYAMLRefused(indented, "line 64 nests more than 64 levels deep")
+    }
+
+    /// The depth used to be estimated from the text, which took a quote inside a plain scalar for the
+    /// start of a string and so did not count the brackets after it: 100,000 of them crashed kctr
+    /// (SIGSEGV) on every command, since every command reads crictl.yaml. The depth is now libyaml's.
+    func testAQuoteInAPlainScalarDoesNotHideNesting() {
+        let deep = String(repeating: "[", count: 100_000)
+        assertYAMLRefused("a: x \"y\nb: " + deep + "\n", "line 2 nests more than 64 levels deep")
+        assertYAMLRefused("a: x 'y\nb: " + deep + "\n", "line 2 nests more than 64 levels deep")
+        assertYAMLRefused("a: it's\nb: " + String(repeating: "{c: ", count: 100_000) + "\n", "line 2 nests more than 64 levels deep")
+        assertYAMLRefused("# a \"comment\n" + String(repeating: "- ", count: 100_000) + "x\n", "line 2 nests more than 64 levels deep")
+        // Brackets after a quoted scalar on its line are a syntax error, reported without the
+        // 100,000 brackets of the line.
+        let (value, error) = FileChecks.parseYAML("a: \"x\" " + deep + "\n", path: "/etc/crictl.yaml")
+        XCTAssertNil(value)
+        XCTAssertTrue(error?.hasPrefix("cannot parse /etc/crictl.yaml: 1:8: error: parser: ") == true, error ?? "")
+        XCTAssertTrue(error?.contains("did not find expected key") == true, error ?? "")
+        XCTAssertLessThan(error?.count ?? 0, 1_000, error ?? "")
+        // In a plain scalar the brackets are text.
+        let (scalar, none) = FileChecks.parseYAML("a: it's " + deep + "\n", path: "/etc/crictl.yaml")
+        XCTAssertNil(none)
+        XCTAssertEqual(scalar?["a"]?.string, "it's " + deep)
     }
 
     /// Each alias nests the previous one: depth without brackets or indentation in the text.
     func testYAMLAliasChainIsRefused() {
         var text = "a0: &a0 x\n"
         for i in 1..<200 { text += "a\(i): &a\(i) [*a\(i - 1)]\n" }
-        assertYAMLRefused(text, "the document nests more than 64 levels deep")
+        assertYAMLRefused(text, "the document nests more than 64 levels deep (through aliases)")
     }
 
     /// "Billion laughs": nine levels of nine aliases, 387 million nodes once expanded.
@@ -372,14 +395,19 @@ final class HostileInputTests: ScratchDirectoryTestCase {
         var indented = ""
         for i in 0..<60 { indented += String(repeating: " ", count: i) + "a:\n" }
         let compact = String(repeating: "- ", count: 60) + "x"
-        for text in [flow, indented, compact] {
+        // 64 collections, the innermost empty; 63 and a scalar at depth 64.
+        let deepest = String(repeating: "[", count: 64) + String(repeating: "]", count: 64)
+        let deepestScalar = String(repeating: "[", count: 63) + "x" + String(repeating: "]", count: 63)
+        for text in [flow, indented, compact, deepest, deepestScalar] {
             let result = await Task.detached { FileChecks.parseYAML(text, path: "deep.yaml") }.value
             XCTAssertNotNil(result.0, result.1 ?? "")
         }
-        // Each within the text limits, together 124 deep: Yams composes it, the walk refuses it.
+        let tooDeep = String(repeating: "[", count: 64) + "x" + String(repeating: "]", count: 64)
+        XCTAssertEqual(FileChecks.parseYAML(tooDeep, path: "deep.yaml").1, "cannot parse deep.yaml: line 1 nests more than 64 levels deep")
+        // Block and flow nesting add up: 60 + 64.
         let both = indented + String(repeating: " ", count: 60) + "b: " + flow
         let result = await Task.detached { FileChecks.parseYAML(both, path: "deep.yaml") }.value
-        XCTAssertEqual(result.1, "cannot parse deep.yaml: the document nests more than 64 levels deep")
+        XCTAssertEqual(result.1, "cannot parse deep.yaml: line 61 nests more than 64 levels deep")
         // Strings, comments and plain scalars with brackets are not nesting.
         let (value, error) = FileChecks.parseYAML("a: \"[[[[\"\nb: '{{{{'  # [[[[\nc: x[0]\n", path: "ok.yaml")
         XCTAssertNil(error)

@@ -45,6 +45,27 @@ final class ConnectionErrorTests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains("cannot read the crictl config \(dir)/absent.yaml"), missing.stderr)
     }
 
+    /// Every command reads crictl.yaml: a quote inside a plain scalar, then 100,000 brackets, crashed
+    /// kctr (SIGSEGV, exit 139) before it looked at its arguments.
+    func testDeepCrictlConfigIsAnErrorNotACrash() throws {
+        let deep = String(repeating: "[", count: 100_000)
+        for (name, text) in [("quote", "runtime-endpoint: unix:///nonexistent/x.sock\nnote: x \"y\nb: \(deep)\n"),
+                             ("apostrophe", "runtime-endpoint: unix:///nonexistent/x.sock\nnote: x 'y\nb: \(deep)\n")] {
+            let config = dir + "/\(name).yaml"
+            try text.write(toFile: config, atomically: true, encoding: .utf8)
+            let r = runProcess([Paths.kctr, "--crictl-config", config, "images", "ls"])
+            XCTAssertExit(r, 1)
+            XCTAssertEqual(r.stderr, "kctr: cannot parse \(config): line 3 nests more than 64 levels deep (hint: fix the YAML or pass --address to bypass it)\n")
+        }
+        // Brackets right after a quoted value: a syntax error, without the 100,000 brackets in the message.
+        let syntax = dir + "/syntax.yaml"
+        try "a: \"x\" \(deep)\n".write(toFile: syntax, atomically: true, encoding: .utf8)
+        let r = runProcess([Paths.kctr, "--crictl-config", syntax, "images", "ls"])
+        XCTAssertExit(r, 1)
+        XCTAssertTrue(r.stderr.hasPrefix("kctr: cannot parse \(syntax): 1:8: error: parser: "), r.stderr)
+        XCTAssertLessThan(r.stderr.count, 1_000, r.stderr)
+    }
+
     func testNotASocket() throws {
         let file = dir + "/plain"
         try "x".write(toFile: file, atomically: true, encoding: .utf8)

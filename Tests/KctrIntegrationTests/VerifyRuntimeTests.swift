@@ -165,6 +165,33 @@ final class VerifyRuntimeTests: XCTestCase {
         }
     }
 
+    /// The daemon's reply names the binary kctr runs as root (a runtime's BinaryName): one that a user
+    /// other than root can write is not run, and the finding says why.
+    func testRuntimeBinaryOthersCanWriteIsNotRun() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kctr-evil-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let evil = dir + "/evil-runc", marker = dir + "/ran"
+        try "#!/bin/sh\ntouch \(marker)\necho 'runc version 6.6.6'\n".write(toFile: evil, atomically: true, encoding: .utf8)
+        XCTAssertEqual(chmod(evil, 0o757), 0)
+        try """
+            [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.evil]
+              runtime_type = "io.containerd.runc.v2"
+              [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.evil.options]
+                BinaryName = "\(evil)"
+
+            """.write(toFile: dir + "/extra.toml", atomically: true, encoding: .utf8)
+        let lab = try Lab(["--extra-toml", dir + "/extra.toml"])
+        defer { lab.stop() }
+        let out = try lab.verify(["--check", "runtimes.binary"])
+        XCTAssertExit(out.run, 1)
+        XCTAssertEqual(out.status("runtimes.binary"), "fail")
+        let found = out.check("runtimes.binary")?["found"] as? String ?? ""
+        XCTAssertEqual(found, "evil: kctr refused to run \(evil) --version as root: \(evil) is writable by every user (mode 757)")
+        XCTAssertTrue(out.text("runtimes.binary").contains("chown root:root and chmod go-w"), out.text("runtimes.binary"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "kctr ran \(evil)")
+    }
+
     // MARK: systemdCgroup
 
     func testSystemdCgroupWithoutSystemdFails() throws {

@@ -19,6 +19,9 @@ public struct ContainerdConfigFile: Sendable, Equatable {
     public var missing = false
     /// "<file>: line N: expected ..." when a file cannot be read or parsed.
     public var error: String?
+    /// Why kctr stopped before reading every import (more than `FileChecks.maxConfigFiles` files):
+    /// the files may be fine for containerd, but kctr did not merge them.
+    public var limit: String?
 
     public struct Document: Sendable, Equatable {
         public var path: String
@@ -34,8 +37,14 @@ public struct ContainerdConfigFile: Sendable, Equatable {
 extension FileChecks {
     // MARK: - Loading config.toml and its imports
 
+    /// Files kctr reads for one config.toml, the main file and its imports: containerd sets no limit,
+    /// but a few are usual (conf.d drop-ins), and a glob over a large directory should not be read whole.
+    public static let maxConfigFiles = 64
+
     /// Reads `path` and follows its top-level `imports` (paths and `*` globs, relative to the file that
-    /// names them), breadth first and once each, as containerd does. Merging follows containerd's
+    /// names them), breadth first and once each, as containerd does: paths are cleaned first (Go's
+    /// filepath.Clean), so that two directories importing each other with "../" are each read once;
+    /// at most `maxConfigFiles` files. Merging follows containerd's
     /// `mergeConfig`: each table under `plugins`, `proxy_plugins` and `stream_processors` is replaced
     /// whole by a later file's; elsewhere tables merge key by key, arrays are appended to, and a later
     /// value overrides unless it is empty (false, 0, "", []).
@@ -50,7 +59,12 @@ extension FileChecks {
         var merged: [String: JSONValue] = [:]
         while !pending.isEmpty {
             let file = pending.removeFirst()
-            if loaded.contains(file) { continue }
+            // Cleaned, so that an import cycle ends here.
+            if loaded.contains(cleanPath(file)) { continue }
+            guard loaded.count < maxConfigFiles else {
+                result.limit = "\(path) and its imports name more than \(maxConfigFiles) files, the most kctr reads; it stopped before \(file)"
+                return result
+            }
             let read: String?
             do {
                 read = try SmallFile.text(file)
@@ -73,7 +87,7 @@ extension FileChecks {
                 result.error = "\(file): \(error)"
                 return result
             }
-            loaded.insert(file)
+            loaded.insert(cleanPath(file))
             if file != path { result.imports.append(file) }
             result.documents.append(.init(path: file, value: doc))
             mergeTop(&merged, doc.object ?? [:])
@@ -96,20 +110,44 @@ extension FileChecks {
         return result
     }
 
-    /// containerd's resolveImports: a path with `*` is a glob (sorted matches), other paths are
-    /// cleaned; relative ones are taken from the importing file's directory.
+    /// containerd's resolveImports: each path is cleaned; a relative one is joined to the importing
+    /// file's directory; a path with `*` is then a glob (sorted matches).
     static func resolveImports(_ imports: [String], parent: String) -> [String] {
         let dir = (parent as NSString).deletingLastPathComponent
         var out: [String] = []
         for name in imports {
-            let full = name.hasPrefix("/") ? name : (dir as NSString).appendingPathComponent(name)
-            if name.contains("*") {
-                out.append(contentsOf: glob(full))
+            let full = name.hasPrefix("/") ? cleanPath(name) : cleanPath((dir.isEmpty ? "." : dir) + "/" + name)
+            if full.contains("*") {
+                out.append(contentsOf: glob(full).map(cleanPath))
             } else {
-                out.append((full as NSString).standardizingPath)
+                out.append(full)
             }
         }
         return out
+    }
+
+    /// Go's filepath.Clean: "." and empty components dropped, ".." takes the previous component away
+    /// (at the root it stays at the root); no file system access, symlinks are not followed.
+    static func cleanPath(_ path: String) -> String {
+        let rooted = path.hasPrefix("/")
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            switch part {
+            case ".":
+                continue
+            case "..":
+                if let last = parts.last, last != ".." {
+                    parts.removeLast()
+                } else if !rooted {
+                    parts.append(part)
+                }
+            default:
+                parts.append(part)
+            }
+        }
+        let joined = parts.joined(separator: "/")
+        if rooted { return "/" + joined }
+        return joined.isEmpty ? "." : joined
     }
 
     /// Paths matching `pattern` (`*`, `?`, `[...]` within one path component), sorted.
@@ -304,14 +342,24 @@ extension FileChecks {
                 results.append(CheckResult(id: id, group: .config, title: title, status: .skip, found: why, evidence: path))
             }
         }
-        if file.missing {
-            results.append(CheckResult(
-                id: "config.parse", group: .config, title: "config.toml parses", status: .warn,
-                found: "\(path) does not exist: containerd runs with built-in defaults (SystemdCgroup = false, sandbox image of its release)",
-                evidence: path,
-                fix: "mkdir -p \((path as NSString).deletingLastPathComponent) && containerd config default > \(path), set SystemdCgroup = true under [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options] when the kubelet uses the systemd cgroup driver, then \(restart)"))
-            skipRest("\(path) does not exist")
+        /// config.parse warns with `found` and `fix`; the other checks skip because of `why`.
+        func warnAndSkipRest(_ found: String, fix: String, why: String) -> [CheckResult] {
+            results.append(CheckResult(id: "config.parse", group: .config, title: "config.toml parses", status: .warn,
+                                       found: found, evidence: path, fix: fix))
+            skipRest(why)
             return results
+        }
+        if file.missing {
+            return warnAndSkipRest(
+                "\(path) does not exist: containerd runs with built-in defaults (SystemdCgroup = false, sandbox image of its release)",
+                fix: "mkdir -p \((path as NSString).deletingLastPathComponent) && containerd config default > \(path), set SystemdCgroup = true under [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options] when the kubelet uses the systemd cgroup driver, then \(restart)",
+                why: "\(path) does not exist")
+        }
+        if let limit = file.limit {
+            return warnAndSkipRest(
+                "\(limit): the files were not merged, so the config checks are skipped",
+                fix: "look at the imports of \(path) and the files they name: a glob may match more than meant (containerd reads every match); fold drop-ins into fewer files, then run verify-runtime again",
+                why: "kctr did not read all the imports of \(path)")
         }
         guard let doc = file.merged, file.error == nil else {
             let err = file.error ?? "\(path): cannot be parsed"

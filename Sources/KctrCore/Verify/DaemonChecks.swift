@@ -217,12 +217,20 @@ public enum DaemonChecks {
         return out
     }
 
-    /// The plugin types a CNI config names (each plugin's `type` and its `ipam.type`).
+    /// The plugin types a CNI config names (each plugin's `type` and its `ipam.type`). Read as the
+    /// other config files are (`SmallFile`: a regular file of at most 1 MiB, never a FIFO or device)
+    /// and parsed with the bounded JSON parser.
     static func readCNI(_ path: String, name: String) -> CNIFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            return CNIFile(name: name, types: [], error: "cannot read it")
+        let text: String?
+        do {
+            text = try SmallFile.text(path)
+        } catch {
+            return CNIFile(name: name, types: [], error: error.message)
         }
-        guard let json = try? JSONDecoder().decode(JSONValue.self, from: data), json.object != nil else {
+        guard let text else {
+            return CNIFile(name: name, types: [], error: "it is gone")
+        }
+        guard let json = JSONParser.parse(text), json.object != nil else {
             return CNIFile(name: name, types: [], error: "not a JSON object")
         }
         var plugins: [JSONValue] = []
@@ -410,13 +418,18 @@ public enum DaemonChecks {
                                evidence: evidence.joined(separator: "; "),
                                fix: "put containerd's root (root = in \(ctx.paths.containerdConfig)) on ext4 or xfs (ftype=1), e.g. a volume or host mount, or use the native snapshotter there")
         case "xfs":
-            guard let xfsInfo = findExecutable("xfs_info", root: "") else {
+            guard let xfsInfo = HostProbes.findExecutable("xfs_info", root: "") else {
                 notes.append("\(dir) is on xfs (ftype not checked: xfs_info not found)")
                 return CheckResult(id: id, group: g, title: title, status: .pass, found: notes.joined(separator: "; "),
                                    evidence: evidence.joined(separator: "; "))
             }
             let point = mountPoint(dir, mountinfo: mountinfo) ?? dir
-            let r = runBinary(xfsInfo, [point])
+            let r = HostProbes.run(xfsInfo, [point])
+            if case .refused(let why) = r.outcome {
+                notes.append("\(dir) is on xfs (ftype not checked: kctr does not run \(xfsInfo): \(why))")
+                return CheckResult(id: id, group: g, title: title, status: .pass, found: notes.joined(separator: "; "),
+                                   evidence: evidence.joined(separator: "; "))
+            }
             evidence.append("xfs_info \(point): \(r.output.contains("ftype=1") ? "ftype=1" : r.output.contains("ftype=0") ? "ftype=0" : "no ftype")")
             if r.output.contains("ftype=0") {
                 return CheckResult(id: id, group: g, title: title, status: .fail,
@@ -719,13 +732,28 @@ public enum DaemonChecks {
 
     static func binaries(_ ctx: VerifyContext, running: RuntimeConfigView) -> CheckResult {
         let g = VerifyGroup.runtimes
+        let id = "runtimes.binary", title = "runtime binaries run"
+        if running.runtimes.isEmpty {
+            return CheckResult(id: id, group: g, title: title, status: .skip,
+                               found: "no runtimes configured", evidence: "runtime.v1.RuntimeService/Status verbose: config.containerd.runtimes")
+        }
+        // The binaries are named by the daemon's reply, and kctr runs them as root: whoever could
+        // have put a socket there would choose them.
+        let socket = ctx.endpoint.path
+        if let why = HostProbes.untrusted(socket, kind: .socket) {
+            return CheckResult(id: id, group: g, title: title, status: .fail,
+                               found: "kctr runs no runtime binary the reply on \(socket) names, since that socket could be someone else's: \(why)",
+                               evidence: "socket \(socket): owner and mode of the socket and of each directory above it",
+                               fix: "containerd makes its socket as root in a directory only root can write (/run/containerd): check who listens on \(socket) (ss -xlp | grep \(socket)), or pass --address with containerd's own socket")
+        }
         var ok: [String] = [], bad: [String] = [], evidence: [String] = []
+        var refusals = 0
         for r in running.runtimes {
             let runcLike = r.runtimeType == "io.containerd.runc.v2" || r.runtimeType == "io.containerd.runc.v1"
                 || r.runtimeType == "io.containerd.runtime.v1.linux" || r.runtimeType.isEmpty
             // The shim containerd starts for this type.
             if let shim = shimBinary(r.runtimeType) {
-                if let path = findExecutable(shim, root: ctx.paths.root) {
+                if let path = HostProbes.findExecutable(shim, root: ctx.paths.root) {
                     evidence.append("\(r.name): shim \(path)")
                 } else {
                     bad.append("\(r.name): shim \(shim) not found on PATH")
@@ -733,9 +761,9 @@ public enum DaemonChecks {
                 }
             }
             guard runcLike else { continue }
-            let binary = (r.binaryName?.isEmpty == false ? r.binaryName! : "runc")
+            let binary = r.binaryName.flatMap { $0.isEmpty ? nil : $0 } ?? "runc"
             evidence.append("\(r.name): options.BinaryName = \(r.binaryName.flatMap { $0.isEmpty ? nil : $0 } ?? "unset (runc)")")
-            guard let path = findExecutable(binary, root: ctx.paths.root) else {
+            guard let path = HostProbes.findExecutable(binary, root: ctx.paths.root) else {
                 bad.append("\(r.name): \(binary) not found on PATH")
                 continue
             }
@@ -744,24 +772,37 @@ public enum DaemonChecks {
                 ok.append("\(r.name): \(path) (the host's binary under --root: found, not run from here)")
                 continue
             }
-            let run = runBinary(path, ["--version"])
-            let first = run.output.split(separator: "\n").first.map(String.init) ?? ""
-            if run.ok {
+            let run = HostProbes.run(path, ["--version"])
+            let first = run.firstLine
+            switch run.outcome {
+            case .exited(0):
                 ok.append("\(r.name): \(path) (\(first))")
-            } else {
-                bad.append("\(r.name): \(path) --version \(run.timedOut ? "did not finish within 2 s" : "failed (exit \(run.status)\(first.isEmpty ? "" : ": \(first)"))")")
+            case .exited(let code):
+                bad.append("\(r.name): \(path) --version failed (exit \(code)\(first.isEmpty ? "" : ": \(first)"))")
+            case .signaled(let signal):
+                bad.append("\(r.name): \(path) --version was killed by signal \(signal)")
+            case .timedOut:
+                bad.append("\(r.name): \(path) --version did not finish within 2 s")
+            case .notStarted(let why):
+                bad.append("\(r.name): \(path) --version could not be started: \(why)")
+            case .refused(let why):
+                refusals += 1
+                bad.append("\(r.name): kctr refused to run \(path) --version as root: \(why)")
             }
         }
-        if running.runtimes.isEmpty {
-            return CheckResult(id: "runtimes.binary", group: g, title: "runtime binaries run", status: .skip,
-                               found: "no runtimes configured", evidence: "runtime.v1.RuntimeService/Status verbose: config.containerd.runtimes")
-        }
         if !bad.isEmpty {
-            return CheckResult(id: "runtimes.binary", group: g, title: "runtime binaries run", status: .fail,
+            var fixes: [String] = []
+            if refusals > 0 {
+                fixes.append("kctr runs a binary as root only if root owns it and every directory above it and nobody else can write them: chown root:root and chmod go-w what is named above, or set BinaryName to a root-owned runc such as /usr/sbin/runc; if nobody set that path, the socket \(socket) may not be containerd's")
+            }
+            if bad.count > refusals {
+                fixes.append("install runc (apt-get install runc) and containerd's shims where containerd's PATH finds them, or set BinaryName in [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.<name>.options] to the full path; then systemctl restart containerd")
+            }
+            return CheckResult(id: id, group: g, title: title, status: .fail,
                                found: bad.joined(separator: "; "), evidence: evidence.joined(separator: "; "),
-                               fix: "install runc (apt-get install runc) and containerd's shims where containerd's PATH finds them, or set BinaryName in [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.<name>.options] to the full path; then systemctl restart containerd")
+                               fix: fixes.joined(separator: "; "))
         }
-        return CheckResult(id: "runtimes.binary", group: g, title: "runtime binaries run", status: .pass,
+        return CheckResult(id: id, group: g, title: title, status: .pass,
                            found: ok.isEmpty ? "every runtime's shim is on PATH" : ok.joined(separator: "; "),
                            evidence: evidence.joined(separator: "; "))
     }
@@ -771,62 +812,6 @@ public enum DaemonChecks {
         let parts = type.split(separator: ".")
         guard parts.count >= 4, parts[0] == "io", parts[1] == "containerd", type != "io.containerd.runtime.v1.linux" else { return nil }
         return "containerd-shim-\(parts[parts.count - 2])-\(parts[parts.count - 1])"
-    }
-
-    /// An executable named `name` (or at that path): on PATH and the usual sbin/bin
-    /// dirs, then the same dirs under `root` (a host mounted into a container).
-    static func findExecutable(_ name: String, root: String) -> String? {
-        let fm = FileManager.default
-        if name.contains("/") {
-            if fm.isExecutableFile(atPath: name) { return name }
-            if !root.isEmpty, fm.isExecutableFile(atPath: root + name) { return root + name }
-            return nil
-        }
-        var dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
-        for d in ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"] where !dirs.contains(d) {
-            dirs.append(d)
-        }
-        for d in dirs where !d.isEmpty && fm.isExecutableFile(atPath: d + "/" + name) { return d + "/" + name }
-        if !root.isEmpty {
-            for d in dirs where d.hasPrefix("/") && fm.isExecutableFile(atPath: root + d + "/" + name) { return root + d + "/" + name }
-        }
-        return nil
-    }
-
-    struct BinaryRun {
-        var ok: Bool
-        var status: Int32
-        var output: String
-        var timedOut: Bool
-    }
-
-    /// Runs `path args` with a 2 s deadline, capturing stdout and stderr.
-    static func runBinary(_ path: String, _ args: [String], timeout: Double = 2) -> BinaryRun {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        p.standardInput = FileHandle.nullDevice
-        do { try p.run() } catch {
-            return BinaryRun(ok: false, status: -1, output: "\(error.localizedDescription)", timedOut: false)
-        }
-        let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning && Date() < deadline { usleep(1_000) }
-        var timedOut = false
-        if p.isRunning {
-            timedOut = true
-            p.terminate()
-            usleep(100_000)
-            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-        }
-        p.waitUntilExit()
-        try? pipe.fileHandleForWriting.close()
-        let data = (try? pipe.fileHandleForReading.readToEnd()) ?? Data()
-        let output = String(decoding: data.prefix(64 << 10), as: UTF8.self)
-        return BinaryRun(ok: !timedOut && p.terminationStatus == 0 && p.terminationReason == .exit,
-                         status: p.terminationStatus, output: output, timedOut: timedOut)
     }
 
     // MARK: helpers

@@ -98,7 +98,7 @@ public struct VerifyRunner: Sendable {
         }
         let f = await files
         ctx.containerdConfig = f.containerd.merged
-        ctx.containerdConfigError = f.containerd.error
+        ctx.containerdConfigError = f.containerd.error ?? f.containerd.limit
         ctx.kubeletConfig = f.kubelet
         ctx.kubeletConfigError = f.kubeletError
         return (ctx, f.containerd)
