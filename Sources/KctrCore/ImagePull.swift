@@ -95,7 +95,7 @@ public struct ImagePuller: Sendable {
             imageRef = try await session.cri.pullImage(ref.description, auth: auth, sandboxConfig: sandbox,
                                                        timeoutMilliseconds: timeoutMilliseconds)
         } catch {
-            throw explainPull(error, ref: ref)
+            throw explainPull(error, ref: ref, anonymous: auth == nil)
         }
         watcher?.cancel()
         let seconds = Timestamps.monotonic() - started
@@ -137,7 +137,7 @@ public struct ImagePuller: Sendable {
     /// Why a pull failed, with what to do. The daemon's CRI reports registry failures as gRPC
     /// Unknown/NotFound with the resolver's text: the text is the only place the cause is named, so
     /// it is read here (and only here).
-    func explainPull(_ error: Error, ref: ImageReference) -> Error {
+    func explainPull(_ error: Error, ref: ImageReference, anonymous: Bool) -> Error {
         guard let e = error as? RPCError else { return error }
         let text = e.message.lowercased()
         let registry = ref.domain
@@ -147,8 +147,12 @@ public struct ImagePuller: Sendable {
         }
         if text.contains("401") || text.contains("unauthorized") || text.contains("authorization failed")
             || text.contains("403") || text.contains("denied") {
+            if anonymous {
+                return fail("the registry \(registry) wants credentials and none were given",
+                            "pass --creds USER[:PASSWORD], --auth BASE64 or --registry-config ~/.docker/config.json (or configure them for containerd)")
+            }
             return fail("the registry \(registry) refused the credentials",
-                        "pass --creds USER[:PASSWORD], --auth BASE64 or --registry-config ~/.docker/config.json; check that the account may pull this repository")
+                        "check the user name and password (--creds USER[:PASSWORD], --auth BASE64, --registry-config); check that the account may pull this repository")
         }
         if text.contains("not found") || text.contains("manifest unknown") || text.contains("name unknown") || e.code == .notFound {
             return fail("\(ref) does not exist on \(registry)", "check the repository and tag (or digest); list tags with skopeo list-tags docker://\(ref.repository)")
