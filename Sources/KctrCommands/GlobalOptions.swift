@@ -2,17 +2,15 @@ import ArgumentParser
 import Foundation
 import KctrCore
 
-/// Flags every command that talks to the daemon takes.
-struct GlobalOptions: ParsableArguments {
+/// How to reach the daemon: every flag but the call deadline, which `exec` names differently
+/// (its `--timeout` is crictl's, the command's own).
+struct ConnectionOptions: ParsableArguments {
     @Option(name: [.customShort("a"), .customLong("address")],
             help: "containerd's socket: unix:///path or /path.")
     var address: String?
 
     @Option(name: [.short, .long], help: "containerd namespace (default: $CONTAINERD_NAMESPACE or k8s.io).")
     var namespace: String?
-
-    @Option(help: "Deadline of each call: 500ms, 10s, 2m.")
-    var timeout: String = "10s"
 
     @Option(name: .customLong("crictl-config"), help: "crictl config to read runtime-endpoint from.")
     var crictlConfig: String?
@@ -28,15 +26,18 @@ struct GlobalOptions: ParsableArguments {
     var debug = false
 
     func validate() throws {
-        guard let ms = Duration.milliseconds(timeout), ms > 0 else {
-            throw ValidationError("--timeout \(timeout) is not a duration: use e.g. 500ms, 10s or 2m")
-        }
         guard maxReceive >= 4, maxReceive <= 2047 else {
             throw ValidationError("--max-recv-size must be between 4 and 2047 MiB")
         }
     }
 
-    func sessionConfig() throws -> SessionConfig {
+    static func validateDeadline(_ timeout: String, flag: String) throws {
+        guard let ms = Duration.milliseconds(timeout), ms > 0 else {
+            throw ValidationError("\(flag) \(timeout) is not a duration: use e.g. 500ms, 10s or 2m")
+        }
+    }
+
+    func sessionConfig(timeout: String) throws -> SessionConfig {
         let env = ProcessInfo.processInfo.environment
         let endpoint = try Endpoint.resolve(flag: address, environment: env, crictlConfig: crictlConfig)
         return SessionConfig(endpoint: endpoint,
@@ -45,9 +46,29 @@ struct GlobalOptions: ParsableArguments {
                              maxReceiveBytes: maxReceive << 20, debug: debug)
     }
 
-    func session() throws -> Session {
-        try Session(config: try sessionConfig(), log: { Console.err("kctr: debug: \($0)\n") })
+    func session(timeout: String) throws -> Session {
+        try Session(config: try sessionConfig(timeout: timeout), log: { Console.err("kctr: debug: \($0)\n") })
     }
+}
+
+/// Flags every command that talks to the daemon takes.
+struct GlobalOptions: ParsableArguments {
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "Deadline of each call: 500ms, 10s, 2m.")
+    var timeout: String = "10s"
+
+    var address: String? { connection.address }
+    var namespace: String? { connection.namespace }
+    var crictlConfig: String? { connection.crictlConfig }
+    var maxReceive: Int { connection.maxReceive }
+    var debug: Bool { connection.debug }
+
+    func validate() throws { try ConnectionOptions.validateDeadline(timeout, flag: "--timeout") }
+
+    func sessionConfig() throws -> SessionConfig { try connection.sessionConfig(timeout: timeout) }
+
+    func session() throws -> Session { try connection.session(timeout: timeout) }
 }
 
 /// `-o`, `-q` and `--no-trunc`, for listing commands.
@@ -175,6 +196,13 @@ enum GlobalArguments {
         }
         var rest = podNamespaces(Array(args[i...]))
         guard !leading.isEmpty else { return rest }
+        // After `exec`, --timeout is crictl's (the command's own); a leading one is the call deadline. exec passes
+        // everything after its container on to the process, so the flags go right after `exec`.
+        if rest.first == "exec" {
+            leading = leading.map { $0 == "--timeout" ? "--call-timeout" : ($0.hasPrefix("--timeout=") ? "--call-timeout=" + $0.dropFirst(10) : $0) }
+            rest.insert(contentsOf: leading, at: 1)
+            return rest
+        }
         // Insert before a `--` so the flags stay flags.
         if let dash = rest.firstIndex(of: "--") {
             rest.insert(contentsOf: leading, at: dash)

@@ -67,6 +67,9 @@ public enum KctrMain {
             exit(e.exitCode)
         case is CancellationError:
             exit(130)
+        case let e as ExitCode:
+            // A status to pass on as it is (exec's process), with nothing to print.
+            exit(e.rawValue)
         case let e as ValidationError:
             Kctr.exit(withError: e)
         default:

@@ -44,6 +44,16 @@ extension CRIAPI {
         _ = try await rpc.unary(RPCMethod(Service.runtime, "StartContainer"), Proto(["container_id": .string(id)]))
     }
 
+    /// Runs `cmd` in the container and waits for it (CRI ExecSync): its output and exit code.
+    /// `timeoutSeconds` 0 lets it run as long as it takes.
+    public func execSync(id: String, cmd: [String], timeoutSeconds: Int64) async throws(RPCError) -> ExecSyncResult {
+        let client = rpc.withTimeout(milliseconds: timeoutSeconds > 0 ? (timeoutSeconds + 5) * 1000 : 0)
+        let r = try await client.unary(RPCMethod(Service.runtime, "ExecSync"), Proto([
+            "container_id": .string(id), "cmd": .strings(cmd), "timeout": .int(timeoutSeconds),
+        ]))
+        return ExecSyncResult(stdout: r.bytes("stdout"), stderr: r.bytes("stderr"), exitCode: Int32(truncatingIfNeeded: r.int("exit_code")))
+    }
+
     public func stopContainer(id: String, timeoutSeconds: Int64) async throws(RPCError) {
         _ = try await rpc.unary(RPCMethod(Service.runtime, "StopContainer"),
                                 Proto(["container_id": .string(id), "timeout": .int(timeoutSeconds)]))
@@ -150,4 +160,11 @@ public struct ContainerStatusReport: Sendable, Equatable {
     public var state: String { ContainerSummary.stateName(status.enumValue("state")) }
     public var exitCode: Int64 { status.int("exit_code") }
     public var logPath: String { status.string("log_path") }
+}
+
+/// What CRI ExecSync returns.
+public struct ExecSyncResult: Sendable, Equatable {
+    public var stdout: [UInt8]
+    public var stderr: [UInt8]
+    public var exitCode: Int32
 }

@@ -7,6 +7,276 @@
 #endif
 
 #include "containerd/services/tasks/v1/tasks.pb-c.h"
+void   containerd__services__tasks__v1__start_request__init
+                     (Containerd__Services__Tasks__V1__StartRequest         *message)
+{
+  static const Containerd__Services__Tasks__V1__StartRequest init_value = CONTAINERD__SERVICES__TASKS__V1__START_REQUEST__INIT;
+  *message = init_value;
+}
+size_t containerd__services__tasks__v1__start_request__get_packed_size
+                     (const Containerd__Services__Tasks__V1__StartRequest *message)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__start_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t containerd__services__tasks__v1__start_request__pack
+                     (const Containerd__Services__Tasks__V1__StartRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__start_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t containerd__services__tasks__v1__start_request__pack_to_buffer
+                     (const Containerd__Services__Tasks__V1__StartRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__start_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Containerd__Services__Tasks__V1__StartRequest *
+       containerd__services__tasks__v1__start_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Containerd__Services__Tasks__V1__StartRequest *)
+     protobuf_c_message_unpack (&containerd__services__tasks__v1__start_request__descriptor,
+                                allocator, len, data);
+}
+void   containerd__services__tasks__v1__start_request__free_unpacked
+                     (Containerd__Services__Tasks__V1__StartRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &containerd__services__tasks__v1__start_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   containerd__services__tasks__v1__start_response__init
+                     (Containerd__Services__Tasks__V1__StartResponse         *message)
+{
+  static const Containerd__Services__Tasks__V1__StartResponse init_value = CONTAINERD__SERVICES__TASKS__V1__START_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t containerd__services__tasks__v1__start_response__get_packed_size
+                     (const Containerd__Services__Tasks__V1__StartResponse *message)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__start_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t containerd__services__tasks__v1__start_response__pack
+                     (const Containerd__Services__Tasks__V1__StartResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__start_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t containerd__services__tasks__v1__start_response__pack_to_buffer
+                     (const Containerd__Services__Tasks__V1__StartResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__start_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Containerd__Services__Tasks__V1__StartResponse *
+       containerd__services__tasks__v1__start_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Containerd__Services__Tasks__V1__StartResponse *)
+     protobuf_c_message_unpack (&containerd__services__tasks__v1__start_response__descriptor,
+                                allocator, len, data);
+}
+void   containerd__services__tasks__v1__start_response__free_unpacked
+                     (Containerd__Services__Tasks__V1__StartResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &containerd__services__tasks__v1__start_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   containerd__services__tasks__v1__delete_response__init
+                     (Containerd__Services__Tasks__V1__DeleteResponse         *message)
+{
+  static const Containerd__Services__Tasks__V1__DeleteResponse init_value = CONTAINERD__SERVICES__TASKS__V1__DELETE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t containerd__services__tasks__v1__delete_response__get_packed_size
+                     (const Containerd__Services__Tasks__V1__DeleteResponse *message)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__delete_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t containerd__services__tasks__v1__delete_response__pack
+                     (const Containerd__Services__Tasks__V1__DeleteResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__delete_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t containerd__services__tasks__v1__delete_response__pack_to_buffer
+                     (const Containerd__Services__Tasks__V1__DeleteResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__delete_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Containerd__Services__Tasks__V1__DeleteResponse *
+       containerd__services__tasks__v1__delete_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Containerd__Services__Tasks__V1__DeleteResponse *)
+     protobuf_c_message_unpack (&containerd__services__tasks__v1__delete_response__descriptor,
+                                allocator, len, data);
+}
+void   containerd__services__tasks__v1__delete_response__free_unpacked
+                     (Containerd__Services__Tasks__V1__DeleteResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &containerd__services__tasks__v1__delete_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   containerd__services__tasks__v1__delete_process_request__init
+                     (Containerd__Services__Tasks__V1__DeleteProcessRequest         *message)
+{
+  static const Containerd__Services__Tasks__V1__DeleteProcessRequest init_value = CONTAINERD__SERVICES__TASKS__V1__DELETE_PROCESS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t containerd__services__tasks__v1__delete_process_request__get_packed_size
+                     (const Containerd__Services__Tasks__V1__DeleteProcessRequest *message)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__delete_process_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t containerd__services__tasks__v1__delete_process_request__pack
+                     (const Containerd__Services__Tasks__V1__DeleteProcessRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__delete_process_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t containerd__services__tasks__v1__delete_process_request__pack_to_buffer
+                     (const Containerd__Services__Tasks__V1__DeleteProcessRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__delete_process_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Containerd__Services__Tasks__V1__DeleteProcessRequest *
+       containerd__services__tasks__v1__delete_process_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Containerd__Services__Tasks__V1__DeleteProcessRequest *)
+     protobuf_c_message_unpack (&containerd__services__tasks__v1__delete_process_request__descriptor,
+                                allocator, len, data);
+}
+void   containerd__services__tasks__v1__delete_process_request__free_unpacked
+                     (Containerd__Services__Tasks__V1__DeleteProcessRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &containerd__services__tasks__v1__delete_process_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   containerd__services__tasks__v1__get_request__init
+                     (Containerd__Services__Tasks__V1__GetRequest         *message)
+{
+  static const Containerd__Services__Tasks__V1__GetRequest init_value = CONTAINERD__SERVICES__TASKS__V1__GET_REQUEST__INIT;
+  *message = init_value;
+}
+size_t containerd__services__tasks__v1__get_request__get_packed_size
+                     (const Containerd__Services__Tasks__V1__GetRequest *message)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__get_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t containerd__services__tasks__v1__get_request__pack
+                     (const Containerd__Services__Tasks__V1__GetRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__get_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t containerd__services__tasks__v1__get_request__pack_to_buffer
+                     (const Containerd__Services__Tasks__V1__GetRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__get_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Containerd__Services__Tasks__V1__GetRequest *
+       containerd__services__tasks__v1__get_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Containerd__Services__Tasks__V1__GetRequest *)
+     protobuf_c_message_unpack (&containerd__services__tasks__v1__get_request__descriptor,
+                                allocator, len, data);
+}
+void   containerd__services__tasks__v1__get_request__free_unpacked
+                     (Containerd__Services__Tasks__V1__GetRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &containerd__services__tasks__v1__get_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   containerd__services__tasks__v1__get_response__init
+                     (Containerd__Services__Tasks__V1__GetResponse         *message)
+{
+  static const Containerd__Services__Tasks__V1__GetResponse init_value = CONTAINERD__SERVICES__TASKS__V1__GET_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t containerd__services__tasks__v1__get_response__get_packed_size
+                     (const Containerd__Services__Tasks__V1__GetResponse *message)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__get_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t containerd__services__tasks__v1__get_response__pack
+                     (const Containerd__Services__Tasks__V1__GetResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__get_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t containerd__services__tasks__v1__get_response__pack_to_buffer
+                     (const Containerd__Services__Tasks__V1__GetResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__get_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Containerd__Services__Tasks__V1__GetResponse *
+       containerd__services__tasks__v1__get_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Containerd__Services__Tasks__V1__GetResponse *)
+     protobuf_c_message_unpack (&containerd__services__tasks__v1__get_response__descriptor,
+                                allocator, len, data);
+}
+void   containerd__services__tasks__v1__get_response__free_unpacked
+                     (Containerd__Services__Tasks__V1__GetResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &containerd__services__tasks__v1__get_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   containerd__services__tasks__v1__list_tasks_request__init
                      (Containerd__Services__Tasks__V1__ListTasksRequest         *message)
 {
@@ -97,6 +367,582 @@ void   containerd__services__tasks__v1__list_tasks_response__free_unpacked
   assert(message->base.descriptor == &containerd__services__tasks__v1__list_tasks_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   containerd__services__tasks__v1__kill_request__init
+                     (Containerd__Services__Tasks__V1__KillRequest         *message)
+{
+  static const Containerd__Services__Tasks__V1__KillRequest init_value = CONTAINERD__SERVICES__TASKS__V1__KILL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t containerd__services__tasks__v1__kill_request__get_packed_size
+                     (const Containerd__Services__Tasks__V1__KillRequest *message)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__kill_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t containerd__services__tasks__v1__kill_request__pack
+                     (const Containerd__Services__Tasks__V1__KillRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__kill_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t containerd__services__tasks__v1__kill_request__pack_to_buffer
+                     (const Containerd__Services__Tasks__V1__KillRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__kill_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Containerd__Services__Tasks__V1__KillRequest *
+       containerd__services__tasks__v1__kill_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Containerd__Services__Tasks__V1__KillRequest *)
+     protobuf_c_message_unpack (&containerd__services__tasks__v1__kill_request__descriptor,
+                                allocator, len, data);
+}
+void   containerd__services__tasks__v1__kill_request__free_unpacked
+                     (Containerd__Services__Tasks__V1__KillRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &containerd__services__tasks__v1__kill_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   containerd__services__tasks__v1__exec_process_request__init
+                     (Containerd__Services__Tasks__V1__ExecProcessRequest         *message)
+{
+  static const Containerd__Services__Tasks__V1__ExecProcessRequest init_value = CONTAINERD__SERVICES__TASKS__V1__EXEC_PROCESS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t containerd__services__tasks__v1__exec_process_request__get_packed_size
+                     (const Containerd__Services__Tasks__V1__ExecProcessRequest *message)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__exec_process_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t containerd__services__tasks__v1__exec_process_request__pack
+                     (const Containerd__Services__Tasks__V1__ExecProcessRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__exec_process_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t containerd__services__tasks__v1__exec_process_request__pack_to_buffer
+                     (const Containerd__Services__Tasks__V1__ExecProcessRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__exec_process_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Containerd__Services__Tasks__V1__ExecProcessRequest *
+       containerd__services__tasks__v1__exec_process_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Containerd__Services__Tasks__V1__ExecProcessRequest *)
+     protobuf_c_message_unpack (&containerd__services__tasks__v1__exec_process_request__descriptor,
+                                allocator, len, data);
+}
+void   containerd__services__tasks__v1__exec_process_request__free_unpacked
+                     (Containerd__Services__Tasks__V1__ExecProcessRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &containerd__services__tasks__v1__exec_process_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   containerd__services__tasks__v1__resize_pty_request__init
+                     (Containerd__Services__Tasks__V1__ResizePtyRequest         *message)
+{
+  static const Containerd__Services__Tasks__V1__ResizePtyRequest init_value = CONTAINERD__SERVICES__TASKS__V1__RESIZE_PTY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t containerd__services__tasks__v1__resize_pty_request__get_packed_size
+                     (const Containerd__Services__Tasks__V1__ResizePtyRequest *message)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__resize_pty_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t containerd__services__tasks__v1__resize_pty_request__pack
+                     (const Containerd__Services__Tasks__V1__ResizePtyRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__resize_pty_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t containerd__services__tasks__v1__resize_pty_request__pack_to_buffer
+                     (const Containerd__Services__Tasks__V1__ResizePtyRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__resize_pty_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Containerd__Services__Tasks__V1__ResizePtyRequest *
+       containerd__services__tasks__v1__resize_pty_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Containerd__Services__Tasks__V1__ResizePtyRequest *)
+     protobuf_c_message_unpack (&containerd__services__tasks__v1__resize_pty_request__descriptor,
+                                allocator, len, data);
+}
+void   containerd__services__tasks__v1__resize_pty_request__free_unpacked
+                     (Containerd__Services__Tasks__V1__ResizePtyRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &containerd__services__tasks__v1__resize_pty_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   containerd__services__tasks__v1__close_iorequest__init
+                     (Containerd__Services__Tasks__V1__CloseIORequest         *message)
+{
+  static const Containerd__Services__Tasks__V1__CloseIORequest init_value = CONTAINERD__SERVICES__TASKS__V1__CLOSE_IOREQUEST__INIT;
+  *message = init_value;
+}
+size_t containerd__services__tasks__v1__close_iorequest__get_packed_size
+                     (const Containerd__Services__Tasks__V1__CloseIORequest *message)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__close_iorequest__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t containerd__services__tasks__v1__close_iorequest__pack
+                     (const Containerd__Services__Tasks__V1__CloseIORequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__close_iorequest__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t containerd__services__tasks__v1__close_iorequest__pack_to_buffer
+                     (const Containerd__Services__Tasks__V1__CloseIORequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__close_iorequest__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Containerd__Services__Tasks__V1__CloseIORequest *
+       containerd__services__tasks__v1__close_iorequest__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Containerd__Services__Tasks__V1__CloseIORequest *)
+     protobuf_c_message_unpack (&containerd__services__tasks__v1__close_iorequest__descriptor,
+                                allocator, len, data);
+}
+void   containerd__services__tasks__v1__close_iorequest__free_unpacked
+                     (Containerd__Services__Tasks__V1__CloseIORequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &containerd__services__tasks__v1__close_iorequest__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   containerd__services__tasks__v1__wait_request__init
+                     (Containerd__Services__Tasks__V1__WaitRequest         *message)
+{
+  static const Containerd__Services__Tasks__V1__WaitRequest init_value = CONTAINERD__SERVICES__TASKS__V1__WAIT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t containerd__services__tasks__v1__wait_request__get_packed_size
+                     (const Containerd__Services__Tasks__V1__WaitRequest *message)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__wait_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t containerd__services__tasks__v1__wait_request__pack
+                     (const Containerd__Services__Tasks__V1__WaitRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__wait_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t containerd__services__tasks__v1__wait_request__pack_to_buffer
+                     (const Containerd__Services__Tasks__V1__WaitRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__wait_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Containerd__Services__Tasks__V1__WaitRequest *
+       containerd__services__tasks__v1__wait_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Containerd__Services__Tasks__V1__WaitRequest *)
+     protobuf_c_message_unpack (&containerd__services__tasks__v1__wait_request__descriptor,
+                                allocator, len, data);
+}
+void   containerd__services__tasks__v1__wait_request__free_unpacked
+                     (Containerd__Services__Tasks__V1__WaitRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &containerd__services__tasks__v1__wait_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   containerd__services__tasks__v1__wait_response__init
+                     (Containerd__Services__Tasks__V1__WaitResponse         *message)
+{
+  static const Containerd__Services__Tasks__V1__WaitResponse init_value = CONTAINERD__SERVICES__TASKS__V1__WAIT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t containerd__services__tasks__v1__wait_response__get_packed_size
+                     (const Containerd__Services__Tasks__V1__WaitResponse *message)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__wait_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t containerd__services__tasks__v1__wait_response__pack
+                     (const Containerd__Services__Tasks__V1__WaitResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__wait_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t containerd__services__tasks__v1__wait_response__pack_to_buffer
+                     (const Containerd__Services__Tasks__V1__WaitResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &containerd__services__tasks__v1__wait_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Containerd__Services__Tasks__V1__WaitResponse *
+       containerd__services__tasks__v1__wait_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Containerd__Services__Tasks__V1__WaitResponse *)
+     protobuf_c_message_unpack (&containerd__services__tasks__v1__wait_response__descriptor,
+                                allocator, len, data);
+}
+void   containerd__services__tasks__v1__wait_response__free_unpacked
+                     (Containerd__Services__Tasks__V1__WaitResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &containerd__services__tasks__v1__wait_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+static const ProtobufCFieldDescriptor containerd__services__tasks__v1__start_request__field_descriptors[2] =
+{
+  {
+    "container_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__StartRequest, container_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "exec_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__StartRequest, exec_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned containerd__services__tasks__v1__start_request__field_indices_by_name[] = {
+  0,   /* field[0] = container_id */
+  1,   /* field[1] = exec_id */
+};
+static const ProtobufCIntRange containerd__services__tasks__v1__start_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor containerd__services__tasks__v1__start_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "containerd.services.tasks.v1.StartRequest",
+  "StartRequest",
+  "Containerd__Services__Tasks__V1__StartRequest",
+  "containerd.services.tasks.v1",
+  sizeof(Containerd__Services__Tasks__V1__StartRequest),
+  2,
+  containerd__services__tasks__v1__start_request__field_descriptors,
+  containerd__services__tasks__v1__start_request__field_indices_by_name,
+  1,  containerd__services__tasks__v1__start_request__number_ranges,
+  (ProtobufCMessageInit) containerd__services__tasks__v1__start_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor containerd__services__tasks__v1__start_response__field_descriptors[1] =
+{
+  {
+    "pid",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__StartResponse, pid),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned containerd__services__tasks__v1__start_response__field_indices_by_name[] = {
+  0,   /* field[0] = pid */
+};
+static const ProtobufCIntRange containerd__services__tasks__v1__start_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor containerd__services__tasks__v1__start_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "containerd.services.tasks.v1.StartResponse",
+  "StartResponse",
+  "Containerd__Services__Tasks__V1__StartResponse",
+  "containerd.services.tasks.v1",
+  sizeof(Containerd__Services__Tasks__V1__StartResponse),
+  1,
+  containerd__services__tasks__v1__start_response__field_descriptors,
+  containerd__services__tasks__v1__start_response__field_indices_by_name,
+  1,  containerd__services__tasks__v1__start_response__number_ranges,
+  (ProtobufCMessageInit) containerd__services__tasks__v1__start_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor containerd__services__tasks__v1__delete_response__field_descriptors[4] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__DeleteResponse, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pid",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__DeleteResponse, pid),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "exit_status",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__DeleteResponse, exit_status),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "exited_at",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__DeleteResponse, exited_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned containerd__services__tasks__v1__delete_response__field_indices_by_name[] = {
+  2,   /* field[2] = exit_status */
+  3,   /* field[3] = exited_at */
+  0,   /* field[0] = id */
+  1,   /* field[1] = pid */
+};
+static const ProtobufCIntRange containerd__services__tasks__v1__delete_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor containerd__services__tasks__v1__delete_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "containerd.services.tasks.v1.DeleteResponse",
+  "DeleteResponse",
+  "Containerd__Services__Tasks__V1__DeleteResponse",
+  "containerd.services.tasks.v1",
+  sizeof(Containerd__Services__Tasks__V1__DeleteResponse),
+  4,
+  containerd__services__tasks__v1__delete_response__field_descriptors,
+  containerd__services__tasks__v1__delete_response__field_indices_by_name,
+  1,  containerd__services__tasks__v1__delete_response__number_ranges,
+  (ProtobufCMessageInit) containerd__services__tasks__v1__delete_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor containerd__services__tasks__v1__delete_process_request__field_descriptors[2] =
+{
+  {
+    "container_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__DeleteProcessRequest, container_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "exec_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__DeleteProcessRequest, exec_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned containerd__services__tasks__v1__delete_process_request__field_indices_by_name[] = {
+  0,   /* field[0] = container_id */
+  1,   /* field[1] = exec_id */
+};
+static const ProtobufCIntRange containerd__services__tasks__v1__delete_process_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor containerd__services__tasks__v1__delete_process_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "containerd.services.tasks.v1.DeleteProcessRequest",
+  "DeleteProcessRequest",
+  "Containerd__Services__Tasks__V1__DeleteProcessRequest",
+  "containerd.services.tasks.v1",
+  sizeof(Containerd__Services__Tasks__V1__DeleteProcessRequest),
+  2,
+  containerd__services__tasks__v1__delete_process_request__field_descriptors,
+  containerd__services__tasks__v1__delete_process_request__field_indices_by_name,
+  1,  containerd__services__tasks__v1__delete_process_request__number_ranges,
+  (ProtobufCMessageInit) containerd__services__tasks__v1__delete_process_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor containerd__services__tasks__v1__get_request__field_descriptors[2] =
+{
+  {
+    "container_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__GetRequest, container_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "exec_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__GetRequest, exec_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned containerd__services__tasks__v1__get_request__field_indices_by_name[] = {
+  0,   /* field[0] = container_id */
+  1,   /* field[1] = exec_id */
+};
+static const ProtobufCIntRange containerd__services__tasks__v1__get_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor containerd__services__tasks__v1__get_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "containerd.services.tasks.v1.GetRequest",
+  "GetRequest",
+  "Containerd__Services__Tasks__V1__GetRequest",
+  "containerd.services.tasks.v1",
+  sizeof(Containerd__Services__Tasks__V1__GetRequest),
+  2,
+  containerd__services__tasks__v1__get_request__field_descriptors,
+  containerd__services__tasks__v1__get_request__field_indices_by_name,
+  1,  containerd__services__tasks__v1__get_request__number_ranges,
+  (ProtobufCMessageInit) containerd__services__tasks__v1__get_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor containerd__services__tasks__v1__get_response__field_descriptors[1] =
+{
+  {
+    "process",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__GetResponse, process),
+    &containerd__v1__types__process__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned containerd__services__tasks__v1__get_response__field_indices_by_name[] = {
+  0,   /* field[0] = process */
+};
+static const ProtobufCIntRange containerd__services__tasks__v1__get_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor containerd__services__tasks__v1__get_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "containerd.services.tasks.v1.GetResponse",
+  "GetResponse",
+  "Containerd__Services__Tasks__V1__GetResponse",
+  "containerd.services.tasks.v1",
+  sizeof(Containerd__Services__Tasks__V1__GetResponse),
+  1,
+  containerd__services__tasks__v1__get_response__field_descriptors,
+  containerd__services__tasks__v1__get_response__field_indices_by_name,
+  1,  containerd__services__tasks__v1__get_response__number_ranges,
+  (ProtobufCMessageInit) containerd__services__tasks__v1__get_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor containerd__services__tasks__v1__list_tasks_request__field_descriptors[1] =
 {
   {
@@ -173,12 +1019,464 @@ const ProtobufCMessageDescriptor containerd__services__tasks__v1__list_tasks_res
   (ProtobufCMessageInit) containerd__services__tasks__v1__list_tasks_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor containerd__services__tasks__v1__tasks__method_descriptors[1] =
+static const ProtobufCFieldDescriptor containerd__services__tasks__v1__kill_request__field_descriptors[4] =
 {
+  {
+    "container_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__KillRequest, container_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "exec_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__KillRequest, exec_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "signal",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__KillRequest, signal),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "all",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__KillRequest, all),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned containerd__services__tasks__v1__kill_request__field_indices_by_name[] = {
+  3,   /* field[3] = all */
+  0,   /* field[0] = container_id */
+  1,   /* field[1] = exec_id */
+  2,   /* field[2] = signal */
+};
+static const ProtobufCIntRange containerd__services__tasks__v1__kill_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor containerd__services__tasks__v1__kill_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "containerd.services.tasks.v1.KillRequest",
+  "KillRequest",
+  "Containerd__Services__Tasks__V1__KillRequest",
+  "containerd.services.tasks.v1",
+  sizeof(Containerd__Services__Tasks__V1__KillRequest),
+  4,
+  containerd__services__tasks__v1__kill_request__field_descriptors,
+  containerd__services__tasks__v1__kill_request__field_indices_by_name,
+  1,  containerd__services__tasks__v1__kill_request__number_ranges,
+  (ProtobufCMessageInit) containerd__services__tasks__v1__kill_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor containerd__services__tasks__v1__exec_process_request__field_descriptors[7] =
+{
+  {
+    "container_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__ExecProcessRequest, container_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stdin",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__ExecProcessRequest, stdin),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stdout",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__ExecProcessRequest, stdout),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stderr",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__ExecProcessRequest, stderr),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "terminal",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__ExecProcessRequest, terminal),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "spec",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__ExecProcessRequest, spec),
+    &google__protobuf__any__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "exec_id",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__ExecProcessRequest, exec_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned containerd__services__tasks__v1__exec_process_request__field_indices_by_name[] = {
+  0,   /* field[0] = container_id */
+  6,   /* field[6] = exec_id */
+  5,   /* field[5] = spec */
+  3,   /* field[3] = stderr */
+  1,   /* field[1] = stdin */
+  2,   /* field[2] = stdout */
+  4,   /* field[4] = terminal */
+};
+static const ProtobufCIntRange containerd__services__tasks__v1__exec_process_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor containerd__services__tasks__v1__exec_process_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "containerd.services.tasks.v1.ExecProcessRequest",
+  "ExecProcessRequest",
+  "Containerd__Services__Tasks__V1__ExecProcessRequest",
+  "containerd.services.tasks.v1",
+  sizeof(Containerd__Services__Tasks__V1__ExecProcessRequest),
+  7,
+  containerd__services__tasks__v1__exec_process_request__field_descriptors,
+  containerd__services__tasks__v1__exec_process_request__field_indices_by_name,
+  1,  containerd__services__tasks__v1__exec_process_request__number_ranges,
+  (ProtobufCMessageInit) containerd__services__tasks__v1__exec_process_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor containerd__services__tasks__v1__resize_pty_request__field_descriptors[4] =
+{
+  {
+    "container_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__ResizePtyRequest, container_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "exec_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__ResizePtyRequest, exec_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "width",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__ResizePtyRequest, width),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "height",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__ResizePtyRequest, height),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned containerd__services__tasks__v1__resize_pty_request__field_indices_by_name[] = {
+  0,   /* field[0] = container_id */
+  1,   /* field[1] = exec_id */
+  3,   /* field[3] = height */
+  2,   /* field[2] = width */
+};
+static const ProtobufCIntRange containerd__services__tasks__v1__resize_pty_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor containerd__services__tasks__v1__resize_pty_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "containerd.services.tasks.v1.ResizePtyRequest",
+  "ResizePtyRequest",
+  "Containerd__Services__Tasks__V1__ResizePtyRequest",
+  "containerd.services.tasks.v1",
+  sizeof(Containerd__Services__Tasks__V1__ResizePtyRequest),
+  4,
+  containerd__services__tasks__v1__resize_pty_request__field_descriptors,
+  containerd__services__tasks__v1__resize_pty_request__field_indices_by_name,
+  1,  containerd__services__tasks__v1__resize_pty_request__number_ranges,
+  (ProtobufCMessageInit) containerd__services__tasks__v1__resize_pty_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor containerd__services__tasks__v1__close_iorequest__field_descriptors[3] =
+{
+  {
+    "container_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__CloseIORequest, container_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "exec_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__CloseIORequest, exec_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stdin",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__CloseIORequest, stdin),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned containerd__services__tasks__v1__close_iorequest__field_indices_by_name[] = {
+  0,   /* field[0] = container_id */
+  1,   /* field[1] = exec_id */
+  2,   /* field[2] = stdin */
+};
+static const ProtobufCIntRange containerd__services__tasks__v1__close_iorequest__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor containerd__services__tasks__v1__close_iorequest__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "containerd.services.tasks.v1.CloseIORequest",
+  "CloseIORequest",
+  "Containerd__Services__Tasks__V1__CloseIORequest",
+  "containerd.services.tasks.v1",
+  sizeof(Containerd__Services__Tasks__V1__CloseIORequest),
+  3,
+  containerd__services__tasks__v1__close_iorequest__field_descriptors,
+  containerd__services__tasks__v1__close_iorequest__field_indices_by_name,
+  1,  containerd__services__tasks__v1__close_iorequest__number_ranges,
+  (ProtobufCMessageInit) containerd__services__tasks__v1__close_iorequest__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor containerd__services__tasks__v1__wait_request__field_descriptors[2] =
+{
+  {
+    "container_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__WaitRequest, container_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "exec_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__WaitRequest, exec_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned containerd__services__tasks__v1__wait_request__field_indices_by_name[] = {
+  0,   /* field[0] = container_id */
+  1,   /* field[1] = exec_id */
+};
+static const ProtobufCIntRange containerd__services__tasks__v1__wait_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor containerd__services__tasks__v1__wait_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "containerd.services.tasks.v1.WaitRequest",
+  "WaitRequest",
+  "Containerd__Services__Tasks__V1__WaitRequest",
+  "containerd.services.tasks.v1",
+  sizeof(Containerd__Services__Tasks__V1__WaitRequest),
+  2,
+  containerd__services__tasks__v1__wait_request__field_descriptors,
+  containerd__services__tasks__v1__wait_request__field_indices_by_name,
+  1,  containerd__services__tasks__v1__wait_request__number_ranges,
+  (ProtobufCMessageInit) containerd__services__tasks__v1__wait_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor containerd__services__tasks__v1__wait_response__field_descriptors[2] =
+{
+  {
+    "exit_status",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__WaitResponse, exit_status),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "exited_at",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Tasks__V1__WaitResponse, exited_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned containerd__services__tasks__v1__wait_response__field_indices_by_name[] = {
+  0,   /* field[0] = exit_status */
+  1,   /* field[1] = exited_at */
+};
+static const ProtobufCIntRange containerd__services__tasks__v1__wait_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor containerd__services__tasks__v1__wait_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "containerd.services.tasks.v1.WaitResponse",
+  "WaitResponse",
+  "Containerd__Services__Tasks__V1__WaitResponse",
+  "containerd.services.tasks.v1",
+  sizeof(Containerd__Services__Tasks__V1__WaitResponse),
+  2,
+  containerd__services__tasks__v1__wait_response__field_descriptors,
+  containerd__services__tasks__v1__wait_response__field_indices_by_name,
+  1,  containerd__services__tasks__v1__wait_response__number_ranges,
+  (ProtobufCMessageInit) containerd__services__tasks__v1__wait_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor containerd__services__tasks__v1__tasks__method_descriptors[9] =
+{
+  { "Start", &containerd__services__tasks__v1__start_request__descriptor, &containerd__services__tasks__v1__start_response__descriptor },
+  { "DeleteProcess", &containerd__services__tasks__v1__delete_process_request__descriptor, &containerd__services__tasks__v1__delete_response__descriptor },
+  { "Get", &containerd__services__tasks__v1__get_request__descriptor, &containerd__services__tasks__v1__get_response__descriptor },
   { "List", &containerd__services__tasks__v1__list_tasks_request__descriptor, &containerd__services__tasks__v1__list_tasks_response__descriptor },
+  { "Kill", &containerd__services__tasks__v1__kill_request__descriptor, &google__protobuf__empty__descriptor },
+  { "Exec", &containerd__services__tasks__v1__exec_process_request__descriptor, &google__protobuf__empty__descriptor },
+  { "ResizePty", &containerd__services__tasks__v1__resize_pty_request__descriptor, &google__protobuf__empty__descriptor },
+  { "CloseIO", &containerd__services__tasks__v1__close_iorequest__descriptor, &google__protobuf__empty__descriptor },
+  { "Wait", &containerd__services__tasks__v1__wait_request__descriptor, &containerd__services__tasks__v1__wait_response__descriptor },
 };
 const unsigned containerd__services__tasks__v1__tasks__method_indices_by_name[] = {
-  0         /* List */
+  7,        /* CloseIO */
+  1,        /* DeleteProcess */
+  5,        /* Exec */
+  2,        /* Get */
+  4,        /* Kill */
+  3,        /* List */
+  6,        /* ResizePty */
+  0,        /* Start */
+  8         /* Wait */
 };
 const ProtobufCServiceDescriptor containerd__services__tasks__v1__tasks__descriptor =
 {
@@ -187,17 +1485,81 @@ const ProtobufCServiceDescriptor containerd__services__tasks__v1__tasks__descrip
   "Tasks",
   "Containerd__Services__Tasks__V1__Tasks",
   "containerd.services.tasks.v1",
-  1,
+  9,
   containerd__services__tasks__v1__tasks__method_descriptors,
   containerd__services__tasks__v1__tasks__method_indices_by_name
 };
+void containerd__services__tasks__v1__tasks__start(ProtobufCService *service,
+                                                   const Containerd__Services__Tasks__V1__StartRequest *input,
+                                                   Containerd__Services__Tasks__V1__StartResponse_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &containerd__services__tasks__v1__tasks__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void containerd__services__tasks__v1__tasks__delete_process(ProtobufCService *service,
+                                                            const Containerd__Services__Tasks__V1__DeleteProcessRequest *input,
+                                                            Containerd__Services__Tasks__V1__DeleteResponse_Closure closure,
+                                                            void *closure_data)
+{
+  assert(service->descriptor == &containerd__services__tasks__v1__tasks__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void containerd__services__tasks__v1__tasks__get(ProtobufCService *service,
+                                                 const Containerd__Services__Tasks__V1__GetRequest *input,
+                                                 Containerd__Services__Tasks__V1__GetResponse_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &containerd__services__tasks__v1__tasks__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void containerd__services__tasks__v1__tasks__list(ProtobufCService *service,
                                                   const Containerd__Services__Tasks__V1__ListTasksRequest *input,
                                                   Containerd__Services__Tasks__V1__ListTasksResponse_Closure closure,
                                                   void *closure_data)
 {
   assert(service->descriptor == &containerd__services__tasks__v1__tasks__descriptor);
-  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void containerd__services__tasks__v1__tasks__kill(ProtobufCService *service,
+                                                  const Containerd__Services__Tasks__V1__KillRequest *input,
+                                                  Google__Protobuf__Empty_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &containerd__services__tasks__v1__tasks__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void containerd__services__tasks__v1__tasks__exec(ProtobufCService *service,
+                                                  const Containerd__Services__Tasks__V1__ExecProcessRequest *input,
+                                                  Google__Protobuf__Empty_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &containerd__services__tasks__v1__tasks__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void containerd__services__tasks__v1__tasks__resize_pty(ProtobufCService *service,
+                                                        const Containerd__Services__Tasks__V1__ResizePtyRequest *input,
+                                                        Google__Protobuf__Empty_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &containerd__services__tasks__v1__tasks__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void containerd__services__tasks__v1__tasks__close_io(ProtobufCService *service,
+                                                      const Containerd__Services__Tasks__V1__CloseIORequest *input,
+                                                      Google__Protobuf__Empty_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &containerd__services__tasks__v1__tasks__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void containerd__services__tasks__v1__tasks__wait(ProtobufCService *service,
+                                                  const Containerd__Services__Tasks__V1__WaitRequest *input,
+                                                  Containerd__Services__Tasks__V1__WaitResponse_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &containerd__services__tasks__v1__tasks__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void containerd__services__tasks__v1__tasks__init (Containerd__Services__Tasks__V1__Tasks_Service *service,
                                                    Containerd__Services__Tasks__V1__Tasks_ServiceDestroy destroy)
