@@ -212,3 +212,89 @@ enum GlobalArguments {
         return rest
     }
 }
+
+/// `--progress` for long work (import, export, pull): one view on stderr.
+enum ProgressStyle: String, ExpressibleByArgument, CaseIterable {
+    /// A bar redrawn in place when stderr is a terminal; nothing otherwise.
+    case auto
+    /// The bar, on a terminal or not.
+    case bar
+    /// A line per image or step, and every few seconds: for logs and CI.
+    case plain
+    case none
+
+    static var allValueStrings: [String] { ["auto", "bar", "plain", "none"] }
+}
+
+struct ProgressOptions: ParsableArguments {
+    @Option(help: "Progress on stderr: auto (a bar on a terminal), bar, plain (lines, for logs and CI) or none.")
+    var progress: ProgressStyle = .auto
+
+    /// The sink to hand to the work, and the printer that ends the view; nil for none.
+    func printer(_ what: String) -> ProgressPrinter? {
+        switch progress {
+        case .none: return nil
+        case .auto: return isatty(2) == 1 ? ProgressPrinter(what, bar: true) : nil
+        case .bar: return ProgressPrinter(what, bar: true)
+        case .plain: return ProgressPrinter(what, bar: false)
+        }
+    }
+}
+
+/// Renders ProgressState on stderr: the bar in place at most ten times a second, or plain lines on
+/// every image and every 5 s.
+final class ProgressPrinter: @unchecked Sendable {
+    // @unchecked: `lastDraw` and `lastGeneration` are guarded by `lock`.
+    private let lock = NSLock()
+    private let what: String
+    private let bar: Bool
+    private let state: ProgressState
+    private var lastDraw = 0.0
+    private var lastGeneration = -1
+    private var finished = false
+
+    init(_ what: String, bar: Bool) {
+        self.what = what
+        self.bar = bar
+        state = ProgressState(now: Timestamps.monotonic())
+    }
+
+    var sink: ProgressSink {
+        { [self] event in
+            state.apply(event)
+            draw(force: false)
+        }
+    }
+
+    private func draw(force: Bool) {
+        let now = Timestamps.monotonic()
+        lock.lock()
+        defer { lock.unlock() }
+        let changed = state.generation != lastGeneration
+        let due = now - lastDraw >= (bar ? 0.1 : 5)
+        guard force || (!finished && (due || (!bar && changed))) else { return }
+        lastDraw = now
+        lastGeneration = state.generation
+        if bar {
+            var w = winsize()
+            let width = ioctl(2, UInt(TIOCGWINSZ), &w) == 0 && w.ws_col > 0 ? Int(w.ws_col) : 100
+            Console.err("\r\u{1b}[K" + state.line(now: now, width: width - 1, bar: true))
+        } else {
+            Console.err("\(what): " + state.line(now: now, width: 0, bar: false) + "\n")
+        }
+    }
+
+    /// Clears the bar (or prints the last plain line) before the command's own output; once.
+    func finish() {
+        lock.lock()
+        let first = !finished
+        finished = true
+        lock.unlock()
+        guard first else { return }
+        if bar {
+            Console.err("\r\u{1b}[K")
+        } else {
+            draw(force: true)
+        }
+    }
+}

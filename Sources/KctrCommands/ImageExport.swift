@@ -14,6 +14,8 @@ struct ImageExport: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @Argument(help: "The archive to write, or - for standard output.")
     var output: String
 
@@ -46,10 +48,10 @@ struct ImageExport: AsyncParsableCommand {
         var options = ExportOptions()
         options.platforms = .from(platforms: platform, all: allPlatforms)
         options.skipMissing = skipMissing
-        var progress: (@Sendable (String) -> Void)?
-        if isatty(2) == 1 { progress = { @Sendable line in Console.err("\r\u{1b}[K" + line) } }
-        let report = try await ImageExporter(session: session, progress: progress).run(refs: refs, output: output, options: options)
-        if progress != nil { Console.err("\r\u{1b}[K") }
+        let printer = progressOptions.printer("export")
+        defer { printer?.finish() }
+        let report = try await ImageExporter(session: session, progress: printer?.sink).run(refs: refs, output: output, options: options)
+        printer?.finish()
         for image in report.images where !image.skippedPlatforms.isEmpty {
             Console.warn("\(image.name): skipped \(image.skippedPlatforms.joined(separator: ", "))")
         }

@@ -15,6 +15,8 @@ struct ImageImport: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @Argument(help: "The archive, or - for standard input.")
     var file: String
 
@@ -69,17 +71,17 @@ struct ImageImport: AsyncParsableCommand {
         if spooled == nil && !FileManager.default.fileExists(atPath: path) {
             throw KctrError("cannot import \(path): no such file", hint: "give the path of an image archive, or - to read standard input")
         }
-        var progress: (@Sendable (String) -> Void)?
-        if isatty(2) == 1 { progress = { @Sendable line in Console.err("\r\u{1b}[K" + line) } }
+        let printer = progressOptions.printer(dryRun ? "import --dry-run" : "import")
+        defer { printer?.finish() }
         if dryRun {
-            try await checkOnly(path: path, source: spooled?.source, options: options, progress: progress)
+            try await checkOnly(path: path, source: spooled?.source, options: options, printer: printer)
             withExtendedLifetime(spooled) {}
             return
         }
         let session = try global.session()
-        let report = try await ImageImporter(session: session, progress: progress).run(path: path, source: spooled?.source, options: options)
+        let report = try await ImageImporter(session: session, progress: printer?.sink).run(path: path, source: spooled?.source, options: options)
         withExtendedLifetime(spooled) {}
-        if progress != nil { Console.err("\r\u{1b}[K") }
+        printer?.finish()
         if let doc = try Render.document(report, as: output.format) {
             Console.out(doc)
         } else {
@@ -97,7 +99,7 @@ struct ImageImport: AsyncParsableCommand {
     }
 
     /// `--dry-run`: the archive verified whole, and what an import would do here.
-    private func checkOnly(path: String, source: String?, options: ImportOptions, progress: (@Sendable (String) -> Void)?) async throws {
+    private func checkOnly(path: String, source: String?, options: ImportOptions, printer: ProgressPrinter?) async throws {
         var session: Session?
         var unreachable: String?
         do {
@@ -106,8 +108,8 @@ struct ImageImport: AsyncParsableCommand {
             unreachable = "\(error)"
         }
         let check = try await ImageImporter.dryRun(path: path, source: source, options: options, session: session,
-                                                   unreachable: unreachable, progress: progress)
-        if progress != nil { Console.err("\r\u{1b}[K") }
+                                                   unreachable: unreachable, progress: printer?.sink)
+        printer?.finish()
         if let doc = try Render.document(check, as: output.format) {
             Console.out(doc)
         } else {

@@ -15,6 +15,8 @@ struct ImagePullCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @Option(help: ArgumentHelp("Registry credentials, as crictl takes them: USER[:PASSWORD] (asks for the password on a terminal when it is left out).",
                                valueName: "USER[:PASSWORD]"))
     var creds: String?
@@ -61,11 +63,11 @@ struct ImagePullCommand: AsyncParsableCommand {
         }
         var config: JSONValue?
         if let podConfig { config = try ImagePuller.podConfig(podConfig) }
-        var progress: (@Sendable (String) -> Void)?
-        if isatty(2) == 1 { progress = { @Sendable line in Console.err("\r\u{1b}[K" + line) } }
-        let report = try await ImagePuller(session: session, progress: progress)
+        let printer = progressOptions.printer("pull")
+        defer { printer?.finish() }
+        let report = try await ImagePuller(session: session, progress: printer?.sink)
             .pull(image, auth: credentials, podConfig: config, timeoutMilliseconds: pullTimeout.flatMap(Duration.milliseconds) ?? 0)
-        if progress != nil { Console.err("\r\u{1b}[K") }
+        printer?.finish()
         if let doc = try Render.document(report, as: output.format) {
             Console.out(doc)
             return

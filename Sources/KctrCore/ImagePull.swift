@@ -71,9 +71,9 @@ public enum PullCredentials {
 public struct ImagePuller: Sendable {
     public let session: Session
     /// Progress lines (stderr on a terminal), from the content store's active ingests while the pull runs.
-    public var progress: (@Sendable (String) -> Void)?
+    public var progress: ProgressSink?
 
-    public init(session: Session, progress: (@Sendable (String) -> Void)? = nil) {
+    public init(session: Session, progress: ProgressSink? = nil) {
         self.session = session
         self.progress = progress
     }
@@ -88,6 +88,7 @@ public struct ImagePuller: Sendable {
             sandbox = try ProtoJSON.proto(from: podConfig, schema: schema)
         }
         let started = Timestamps.monotonic()
+        progress?(.image(index: 1, name: ref.description))
         let watcher = progress.map { report in Task { await watch(report) } }
         defer { watcher?.cancel() }
         let imageRef: String
@@ -124,11 +125,19 @@ public struct ImagePuller: Sendable {
     }
 
     /// The pull's progress, from the content store's active ingests, every quarter second.
-    private func watch(_ report: @Sendable (String) -> Void) async {
+    /// Bytes are counted per ingest (ref): what each has written since the last look.
+    private func watch(_ report: ProgressSink) async {
+        var seen: [String: (offset: Int64, total: Int64)] = [:]
+        report(.step("resolving"))
         while !Task.isCancelled {
-            if let ingests = try? await session.containerd.namespaced("k8s.io").ingests(), !ingests.isEmpty {
-                let done = ingests.reduce(Int64(0)) { $0 + $1.offset }, total = ingests.reduce(Int64(0)) { $0 + max($1.total, $1.offset) }
-                report("pulling: \(ingests.count) layer(s) downloading, \(Render.size(done)) of \(Render.size(total))")
+            if let ingests = try? await session.containerd.namespaced(Workloads.criNamespace).ingests(), !ingests.isEmpty {
+                for i in ingests {
+                    let before = seen[i.ref]?.offset ?? 0
+                    if i.offset > before { report(.bytes(i.offset - before)) }
+                    seen[i.ref] = (i.offset, max(i.total, i.offset))
+                }
+                report(.job(bytes: seen.values.reduce(0) { $0 + $1.total }, images: 1))
+                report(.step("downloading \(ingests.count) layer(s)"))
             }
             try? await Task.sleep(nanoseconds: 250_000_000)
         }

@@ -29,9 +29,9 @@ public struct ExportReport: Codable, Sendable, Equatable {
 /// `manifest.json`, so kctr, ctr and docker all load it.
 public struct ImageExporter: Sendable {
     public let session: Session
-    public var progress: (@Sendable (String) -> Void)?
+    public var progress: ProgressSink?
 
-    public init(session: Session, progress: (@Sendable (String) -> Void)? = nil) {
+    public init(session: Session, progress: ProgressSink? = nil) {
         self.session = session
         self.progress = progress
     }
@@ -193,14 +193,14 @@ struct ArchiveSink: Sendable {
     /// Writes `oci-layout`, the blobs, then the `trailer` files (index.json and manifest.json,
     /// last so that a reader knows every blob is there once it sees them).
     func write(blobs: [ImageExporter.Blob], trailer: [(String, [UInt8])], api: ContainerdAPI, session: Session,
-               progress: (@Sendable (String) -> Void)?) async throws -> (Int, Int64) {
+               progress: ProgressSink?) async throws -> (Int, Int64) {
         try await onOwnThread(named: "kctr-export") { control in
             try self.writeSync(blobs: blobs, trailer: trailer, api: api, session: session, progress: progress, control: control)
         }
     }
 
     private func writeSync(blobs: [ImageExporter.Blob], trailer: [(String, [UInt8])], api: ContainerdAPI, session: Session,
-                           progress: (@Sendable (String) -> Void)?, control: UploadControl) throws -> (Int, Int64) {
+                           progress: ProgressSink?, control: UploadControl) throws -> (Int, Int64) {
         let temp = output == "-" ? nil : try TempFile(beside: output)
         do {
             let writer = try ArchiveWriter(fileDescriptor: temp?.fd ?? 1)
@@ -208,12 +208,14 @@ struct ArchiveSink: Sendable {
             try writer.addDirectory("blobs")
             try writer.addDirectory("blobs/sha256")
             var total: Int64 = 0
-            let overall = TransferProgress(total: blobs.reduce(0) { $0 + $1.descriptor.size }, report: progress)
+            progress?(.job(bytes: blobs.reduce(0) { $0 + $1.descriptor.size }, images: 0))
+            let overall = TransferProgress(report: progress)
             for blob in blobs {
                 try control.check()
                 let path = try ImportPlan.blobPath(blob.descriptor.digest)
                 if let bytes = blob.bytes {
                     try writer.addFile(path, bytes: bytes)
+                    overall.advance(Int64(bytes.count), blob: Digest.short(blob.descriptor.digest))
                 } else {
                     try stream(blob.descriptor, to: writer, path: path, api: api, session: session, overall: overall, control: control)
                 }
@@ -241,7 +243,6 @@ struct ArchiveSink: Sendable {
             throw session.explain(error, doing: "reading blob \(d.digest)")
         }
         var hasher = SHA256()
-        var done: Int64 = 0
         try writer.addFile(path, size: d.size) { write in
             while true {
                 let chunk: [UInt8]?
@@ -253,8 +254,7 @@ struct ArchiveSink: Sendable {
                 guard let chunk else { break }
                 hasher.update(data: chunk)
                 try chunk.withUnsafeBytes { try write($0) }
-                done += Int64(chunk.count)
-                overall.advance(Int64(chunk.count), blob: Digest.short(d.digest), done: done, size: d.size)
+                overall.advance(Int64(chunk.count), blob: Digest.short(d.digest))
             }
         }
         let computed = Digest.string(hasher.finalize())

@@ -27,7 +27,7 @@ struct BlobUploader: Sendable {
     /// nil for `import --dry-run`: every blob is read and hashed, nothing is written.
     let api: ContainerdAPI?
     let session: Session?
-    let progress: (@Sendable (String) -> Void)?
+    let progress: ProgressSink?
     /// Free space where the content store keeps blobs, checked before each blob is written.
     var room = ContentRoom.unknown
 
@@ -42,7 +42,7 @@ struct BlobUploader: Sendable {
 
     private func uploadAll(path: String, archive: String, blobs: [String: ImportPlan.Blob], control: UploadControl) throws -> UploadResult {
         var result = UploadResult()
-        let overall = TransferProgress(total: blobs.values.reduce(0) { $0 + $1.size }, report: progress)
+        let overall = TransferProgress(report: progress)
         let reader = try ArchiveCatalog.open(path, source: archive)
         var seen: Set<String> = []
         while let info = try ArchiveCatalog.next(reader, path: archive) {
@@ -112,13 +112,13 @@ struct BlobUploader: Sendable {
             try ArchiveCatalog.readData(reader, path: archive, entry: path) { chunk in
                 if magic.count < 8 { magic += chunk.prefix(8 - magic.count) }
                 hasher.update(chunk)
+                overall.advance(Int64(chunk.count), blob: label)
                 buffer.append(contentsOf: chunk)
                 if buffer.count >= Self.chunkSize {
                     try control.check()
                     let full = buffer
                     buffer.removeAll(keepingCapacity: true)
                     try send(full)
-                    overall.advance(Int64(full.count), blob: label, done: sent, size: size)
                 }
             }
             if !buffer.isEmpty { try send(buffer) }
@@ -172,21 +172,21 @@ struct BlobUploader: Sendable {
     }
 }
 
-/// Progress lines for bulk transfers: the blob's bytes and the whole run's.
+/// Progress of a bulk transfer: bytes as they move, and which blob.
 final class TransferProgress: @unchecked Sendable {
     // @unchecked: advanced by the one transfer thread.
-    let total: Int64
-    private var done: Int64 = 0
-    private let report: (@Sendable (String) -> Void)?
+    private let report: ProgressSink?
+    private var blob = ""
 
-    init(total: Int64, report: (@Sendable (String) -> Void)?) {
-        self.total = total
-        self.report = report
-    }
+    init(report: ProgressSink?) { self.report = report }
 
-    func advance(_ bytes: Int64, blob: String, done blobDone: Int64, size: Int64) {
-        done += bytes
-        report?("\(blob): \(blobDone >> 20)/\(size >> 20) MiB, overall \(done >> 20)/\(total >> 20) MiB")
+    func advance(_ bytes: Int64, blob: String) {
+        guard let report else { return }
+        if blob != self.blob {
+            self.blob = blob
+            report(.step("blob \(blob)"))
+        }
+        report(.bytes(bytes))
     }
 }
 

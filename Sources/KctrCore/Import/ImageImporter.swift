@@ -43,9 +43,9 @@ public struct ImportReport: Codable, Sendable, Equatable {
 /// image records, and layers unpacked for CRI's snapshotter.
 public struct ImageImporter: Sendable {
     public let session: Session
-    public var progress: (@Sendable (String) -> Void)?
+    public var progress: ProgressSink?
 
-    public init(session: Session, progress: (@Sendable (String) -> Void)? = nil) {
+    public init(session: Session, progress: ProgressSink? = nil) {
         self.session = session
         self.progress = progress
     }
@@ -228,6 +228,7 @@ public struct ImageImporter: Sendable {
                               created: CreatedRecords) async throws -> ImportReport {
         var plan = plan
         let needed = plan.neededBlobs
+        progress?(.job(bytes: needed.values.reduce(0) { $0 + $1.size }, images: plan.named.count))
         let room = await ContentRoom.of(session.containerd, session: session)
         let upload = try await BlobUploader(api: api, session: session, progress: progress, room: room)
             .upload(path: path, archive: source, blobs: needed)
@@ -242,8 +243,9 @@ public struct ImageImporter: Sendable {
         var report = ImportReport(images: [], notImported: notImported, blobsWritten: upload.written,
                                   blobsPresent: upload.present, bytesWritten: upload.bytes)
         FaultPoint.reach("import-after-upload")
-        for image in plan.images where !image.names.isEmpty {
+        for (n, image) in plan.images.filter({ !$0.names.isEmpty }).enumerated() {
             guard let target = image.target else { continue }
+            progress?(.image(index: n + 1, name: image.names[0]))
             try await labelChildren(image, api: api)
             var unpacked: String?
             if options.unpack {

@@ -43,9 +43,11 @@ extension ImageImporter {
     /// Reads and verifies the archive at `path` as an import would, writes nothing. `session` is
     /// nil when no daemon could be set up (`unreachable` says why): then what is present is unknown.
     public static func dryRun(path: String, source: String? = nil, options: ImportOptions, session: Session?,
-                              unreachable: String? = nil, progress: (@Sendable (String) -> Void)? = nil) async throws -> ImportDryRun {
+                              unreachable: String? = nil, progress: ProgressSink? = nil) async throws -> ImportDryRun {
         let source = source ?? path
         let (plan, notImported) = try plan(path: path, source: source, options: options)
+        progress?(.job(bytes: plan.neededBlobs.values.reduce(0) { $0 + $1.size }, images: plan.named.count))
+        progress?(.step("verifying"))
         let verified = try await BlobUploader(api: nil, session: session, progress: progress)
             .upload(path: path, archive: source, blobs: plan.neededBlobs)
         var onNode: Set<String>?

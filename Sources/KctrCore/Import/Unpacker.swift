@@ -8,7 +8,7 @@ struct Unpacker: Sendable {
     let api: ContainerdAPI
     let session: Session
     let snapshotter: String
-    let progress: (@Sendable (String) -> Void)?
+    let progress: ProgressSink?
 
     /// Passes over the layers before giving up on snapshots that other
     /// callers remove under this import (see `unpack`).
@@ -57,7 +57,7 @@ struct Unpacker: Sendable {
             } catch {
                 throw session.explain(error, doing: "looking up snapshot \(chainID) in \(snapshotter)")
             }
-            progress?("unpacking layer \(i + 1)/\(m.layers.count) \(Digest.short(layer.digest))")
+            progress?(.step("unpacking layer \(i + 1)/\(m.layers.count) \(Digest.short(layer.digest))"))
             guard try await apply(layer, diffID: m.diffIDs[i], chainID: chainID, parent: parent) else { return false }
             if layer.digest != m.diffIDs[i] {
                 do {
