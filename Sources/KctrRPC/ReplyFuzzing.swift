@@ -8,16 +8,26 @@ public enum ReplyFuzzing {
     /// payloads (sent as google.protobuf.Any); sorted full names.
     public static let typeNames: [String] = Set(replyDescriptors().map(ProtoCodec.name(of:))).sorted()
 
-    /// Decodes `bytes` as the message type `name` (one of `typeNames`); an event envelope's payload is
-    /// decoded too, as `kctr events` does. False when kctr has no such type.
+    public enum Outcome: Sendable, Equatable {
+        case decoded
+        /// The codec refused the bytes (not a message, or over the decode budget), as it would a reply.
+        case refused
+        /// `name` is none of `typeNames`.
+        case unknownType
+    }
+
+    /// Decodes `bytes` as the message type `name` (one of `typeNames`) and drops the result; an event
+    /// envelope's payload is decoded too, as `kctr events` does.
     @discardableResult
-    public static func decode(_ name: String, _ bytes: [UInt8]) -> Bool {
-        guard let d = replyDescriptors().first(where: { ProtoCodec.name(of: $0) == name }) else { return false }
-        let proto = try? bytes.withUnsafeBytes { buf throws(RPCError) in try ProtoCodec.decode(buf, as: d) }
-        if let proto, name == "containerd.services.events.v1.Envelope" {
+    public static func decode(_ name: String, _ bytes: [UInt8]) -> Outcome {
+        guard let d = replyDescriptors().first(where: { ProtoCodec.name(of: $0) == name }) else { return .unknownType }
+        guard let proto = try? bytes.withUnsafeBytes({ buf throws(RPCError) in try ProtoCodec.decode(buf, as: d) }) else {
+            return .refused
+        }
+        if name == "containerd.services.events.v1.Envelope" {
             _ = EventEnvelope(proto)
         }
-        return true
+        return .decoded
     }
 
     /// The output descriptor of every method of every service kctr speaks, then the event payloads.

@@ -239,8 +239,9 @@ final class DecodeBudgetTests: XCTestCase {
         XCTAssertTrue(ReplyFuzzing.typeNames.contains("containerd.services.events.v1.Envelope"))
         XCTAssertTrue(ReplyFuzzing.typeNames.contains("containerd.events.TaskExit"))
         XCTAssertEqual(ReplyFuzzing.typeNames, ReplyFuzzing.typeNames.sorted())
-        XCTAssertTrue(ReplyFuzzing.decode("runtime.v1.PodSandboxStatusResponse", [0x1a, 0x00]))
-        XCTAssertTrue(ReplyFuzzing.decode("runtime.v1.PodSandboxStatusResponse", [0xff]))
-        XCTAssertFalse(ReplyFuzzing.decode("runtime.v1.Nope", []))
+        XCTAssertEqual(ReplyFuzzing.decode("runtime.v1.PodSandboxStatusResponse", [0x1a, 0x00]), .decoded)
+        XCTAssertEqual(ReplyFuzzing.decode("runtime.v1.PodSandboxStatusResponse", [0xff]), .refused)
+        XCTAssertEqual(ReplyFuzzing.decode("runtime.v1.PodSandboxStatusResponse", Array(repeating: 0x1a, count: 1)), .refused)
+        XCTAssertEqual(ReplyFuzzing.decode("runtime.v1.Nope", []), .unknownType)
     }
 }
