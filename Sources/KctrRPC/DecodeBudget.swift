@@ -76,18 +76,7 @@ struct DecodeBudget {
         guard add(baseCost(d)) else { return false }
         var i = range.lowerBound
         let end = range.upperBound
-        func varint() -> UInt64? {
-            var v: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < end, shift < 64 {
-                let b = bytes[i]
-                i += 1
-                v |= UInt64(b & 0x7F) << shift
-                if b & 0x80 == 0 { return v }
-                shift += 7
-            }
-            return nil
-        }
+        func varint() -> UInt64? { WireBytes.varint(bytes, at: &i, end: end) }
         // The repeated field of the last occurrence: a repeated field's ProtoField and list are counted when
         // its entries start (on the wire they follow each other; interleaved, they are counted again).
         var lastRepeated: UnsafePointer<ProtobufCFieldDescriptor>?
