@@ -79,7 +79,7 @@ bench: dist
 	python3 scripts/bench --kctr dist/kctr --write-md
 
 # libFuzzer over the parsers of untrusted input (scripts/fuzz): FUZZ_SECONDS per target (default 60),
-# FUZZ_TARGETS to choose (archive json toml yaml crilog). Built in .build/fuzz, apart from the normal build.
+# FUZZ_TARGETS to choose (archive json toml yaml crilog reply). Built in .build/fuzz, apart from the normal build.
 FUZZ_SECONDS ?= 60
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz

@@ -57,7 +57,7 @@ let package = Package(
         ),
         .executableTarget(name: "kctr", dependencies: ["KctrCommands"]),
         // Fuzz targets over the parsers of untrusted input; `make fuzz` builds kctr-fuzz with libFuzzer.
-        .target(name: "KctrFuzz", dependencies: ["KctrCore"]),
+        .target(name: "KctrFuzz", dependencies: ["KctrCore", "KctrRPC"]),
         .executableTarget(name: "kctr-fuzz", dependencies: ["KctrFuzz"]),
         .target(name: "CArchive", linkerSettings: [.linkedLibrary("archive")]),
         .target(name: "KctrArchive", dependencies: ["CArchive"]),
@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "KctrRPCLiveTests", dependencies: ["KctrRPC"]),
         .testTarget(name: "KctrCoreTests", dependencies: ["KctrCore", "KctrCommands"], resources: [.copy("Fixtures")]),
         .testTarget(name: "KctrIntegrationTests", dependencies: ["kctr", "KctrRPC"]),
-        .testTarget(name: "KctrFuzzTests", dependencies: ["KctrFuzz"], exclude: ["Corpus"]),
+        .testTarget(name: "KctrFuzzTests", dependencies: ["KctrFuzz", "KctrRPC"], exclude: ["Corpus"]),
     ],
     cLanguageStandard: .c11
 )

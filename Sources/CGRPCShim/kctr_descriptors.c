@@ -86,3 +86,11 @@ const ProtobufCMessageDescriptor *kctr_message_descriptor(const char *full_name)
     }
     return NULL;
 }
+
+const ProtobufCServiceDescriptor *kctr_service_descriptor_at(size_t i) {
+    return i < sizeof(kctr_services) / sizeof(kctr_services[0]) ? kctr_services[i] : NULL;
+}
+
+const ProtobufCMessageDescriptor *kctr_message_descriptor_at(size_t i) {
+    return i < sizeof(kctr_messages) / sizeof(kctr_messages[0]) ? kctr_messages[i] : NULL;
+}

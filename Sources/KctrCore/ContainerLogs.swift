@@ -25,16 +25,16 @@ public struct ContainerLogs: Sendable {
         let (id, path) = try await logPath(prefix, previous: options.previous)
         var parser = CRILogParser(stream: options.stream, since: options.since)
         let file = try LogFile(path: path, container: id)
-        var lines = parser.feed(try file.readAvailable())
-        if let tail = options.tail { lines = Array(lines.suffix(max(0, tail))) }
-        emit(lines, options, out)
+        if let tail = options.tail {
+            emit(try file.tail(max(0, tail), parser: &parser), options, out)
+        } else {
+            try file.readToEnd { emit(parser.feed($0), options, out) }
+        }
         guard options.follow else { return }
         var lastCheck = Date()
         while true {
             try await Task.sleep(nanoseconds: pollInterval)
-            let data = try file.readAvailable()
-            if !data.isEmpty {
-                emit(parser.feed(data), options, out)
+            if try file.readToEnd({ emit(parser.feed($0), options, out) }) > 0 {
                 continue
             }
             if try file.rotated() {
@@ -50,7 +50,7 @@ public struct ContainerLogs: Sendable {
                     throw session.explain(error, doing: "following the log of container \(id.prefix(13))")
                 }
                 if status.state != "Running" && status.state != "Created" {
-                    emit(parser.feed(try file.readAvailable()), options, out)
+                    try file.readToEnd { emit(parser.feed($0), options, out) }
                     return
                 }
             }
@@ -96,27 +96,39 @@ public struct ContainerLogs: Sendable {
     }
 }
 
-/// An open log file that notices when the kubelet rotates it.
+/// An open log file that notices when the kubelet rotates it. Read in chunks: memory never grows with
+/// the file (`--tail` reads it backwards from the end, see CRILogTail).
 final class LogFile: @unchecked Sendable {
     // @unchecked: used by one task at a time (the logs command's loop).
     let path: String
     let container: String
-    private var handle: FileHandle
+    private var fd: Int32
     private var inode: UInt64
+    /// Bytes read so far (tests check that --tail reads the end only).
+    private(set) var bytesRead: Int64 = 0
 
     init(path: String, container: String) throws {
         self.path = path
         self.container = container
-        (handle, inode) = try LogFile.open(path, container: container)
+        (fd, inode) = try LogFile.open(path, container: container)
     }
 
-    static func open(_ path: String, container: String) throws -> (FileHandle, UInt64) {
-        let fd = Foundation.open(path, O_RDONLY | O_CLOEXEC)
+    deinit { close(fd) }
+
+    /// Opens without following a symlink and without blocking (a FIFO put at the path would block open(2)
+    /// until a writer came), refuses anything but a regular file, then reads blocking.
+    static func open(_ path: String, container: String) throws -> (Int32, UInt64) {
+        let what = "cannot read the log of container \(container.prefix(13)) at \(path)"
+        let fd = Foundation.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
         guard fd >= 0 else {
             let err = errno
+            if err == ELOOP {
+                throw KctrError("\(what): it is a symbolic link, and kctr reads only regular log files (it does not follow links there)",
+                                hint: "the runtime writes the log at that path itself; check what replaced it: ls -l \(path)")
+            }
             let why = err == ENOENT ? "no such file (the container may have been removed, or its log rotated away)"
                 : err == EACCES ? "permission denied" : String(cString: strerror(err))
-            throw KctrError("cannot read the log of container \(container.prefix(13)) at \(path): \(why)",
+            throw KctrError("\(what): \(why)",
                             hint: err == EACCES
                                 ? "kctr reads the log file directly: run it as root (with CAP_DAC_OVERRIDE) and check the file's mode with `ls -l \(path)`"
                                 : "check `kctr inspect \(container.prefix(13))` for its log path")
@@ -125,23 +137,87 @@ final class LogFile: @unchecked Sendable {
         guard fstat(fd, &st) == 0 else {
             let why = String(cString: strerror(errno))
             close(fd)
-            throw KctrError("cannot read the log of container \(container.prefix(13)) at \(path): \(why)",
-                            hint: "check the file with `ls -l \(path)`")
+            throw KctrError("\(what): \(why)", hint: "check the file with `ls -l \(path)`")
         }
         guard (st.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
-            throw KctrError("cannot read the log of container \(container.prefix(13)) at \(path): not a regular file",
-                            hint: "the runtime writes the log there; check `ls -ld \(path)` and `kctr inspect \(container.prefix(13))`")
+            throw KctrError("\(what): it is \(describe(st.st_mode)), and kctr reads only regular log files",
+                            hint: "the runtime writes the log there as a regular file; check what replaced it with `ls -l \(path)`, and `kctr inspect \(container.prefix(13))`")
         }
-        return (FileHandle(fileDescriptor: fd, closeOnDealloc: true), UInt64(st.st_ino))
+        let flags = fcntl(fd, F_GETFL)
+        guard flags >= 0, fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0 else {
+            let why = String(cString: strerror(errno))
+            close(fd)
+            throw KctrError("\(what): cannot make its descriptor blocking: \(why)", hint: "check the file with `ls -l \(path)`")
+        }
+        return (fd, UInt64(st.st_ino))
     }
 
-    func readAvailable() throws -> Data {
-        do {
-            return try handle.readToEnd() ?? Data()
-        } catch {
-            throw KctrError("cannot read \(path): \(error)")
+    /// "a FIFO (named pipe)", "a directory", ...: what a path holds instead of a regular file.
+    static func describe(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFIFO: return "a FIFO (named pipe)"
+        case S_IFDIR: return "a directory"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        default: return "not a regular file"
         }
+    }
+
+    /// Hands each chunk from the current offset to the end to `body`; the number of bytes read.
+    @discardableResult
+    func readToEnd(_ body: (Data) throws -> Void) throws -> Int {
+        var total = 0
+        while true {
+            let chunk = try read(at: nil, count: CRILogTail.chunk)
+            if chunk.isEmpty { return total }
+            total += chunk.count
+            try body(Data(chunk))
+        }
+    }
+
+    /// The last `n` lines `parser` gives, reading the end of the file only; the file is then at its end,
+    /// and `parser` in the state a read of the whole file leaves it in (for --follow).
+    func tail(_ n: Int, parser: inout CRILogParser) throws -> [CRILogLine] {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw KctrError("cannot read \(path): \(String(cString: strerror(errno)))") }
+        let start = try CRILogTail.start(size: Int64(st.st_size), want: n, stream: parser.stream, since: parser.since) {
+            try read(at: $0, count: $1)
+        }
+        guard lseek(fd, off_t(start), SEEK_SET) >= 0 else {
+            throw KctrError("cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        // Only the last n are kept: at most 2n (plus one chunk's worth) at any time.
+        var last: [CRILogLine] = []
+        try readToEnd { data in
+            last += parser.feed(data)
+            if last.count > 2 * n { last.removeFirst(last.count - n) }
+        }
+        return Array(last.suffix(n))
+    }
+
+    /// Up to `count` bytes at `offset` (pread), or from the current offset (read) when nil.
+    private func read(at offset: Int64?, count: Int) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = buffer.withUnsafeMutableBytes { buf -> Int in
+                guard let base = buf.baseAddress else { return 0 }
+                if let offset { return pread(fd, base + filled, count - filled, off_t(offset) + off_t(filled)) }
+                return Foundation.read(fd, base + filled, count - filled)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw KctrError("cannot read \(path): \(String(cString: strerror(errno)))",
+                                hint: "check the file and the file system under it: ls -l \(path); dmesg | tail")
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        bytesRead += Int64(filled)
+        buffer.removeLast(count - filled)
+        return buffer
     }
 
     /// The path now names another file (renamed away and recreated), or the file shrank.
@@ -149,11 +225,13 @@ final class LogFile: @unchecked Sendable {
         var st = stat()
         guard stat(path, &st) == 0 else { return false }
         if UInt64(st.st_ino) != inode { return true }
-        let offset = try handle.offset()
-        return UInt64(st.st_size) < offset
+        let offset = lseek(fd, 0, SEEK_CUR)
+        return offset >= 0 && Int64(st.st_size) < Int64(offset)
     }
 
     func reopen() throws {
-        (handle, inode) = try LogFile.open(path, container: container)
+        let (newFD, newInode) = try LogFile.open(path, container: container)
+        close(fd)
+        (fd, inode) = (newFD, newInode)
     }
 }

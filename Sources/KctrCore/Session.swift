@@ -127,6 +127,9 @@ public struct Session: Sendable {
                              hint: "the response is larger than the receive limit: raise it with --max-recv-size (MiB), now \(config.maxReceiveBytes >> 20)")
         case .notFound:
             return KctrError("\(call): not found: \(e.message)")
+        case .replyTooLarge:
+            return KctrError("\(call): \(e.message)",
+                             hint: "containerd's replies decode to a few times their size; one this dense comes from a broken or foreign server: check what listens on \(path) (ss -xlp | grep \(path)) and that it is containerd (systemctl status containerd)")
         default:
             return KctrError("\(call): \(e.code.name): \(e.message)")
         }

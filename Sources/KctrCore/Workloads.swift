@@ -237,12 +237,15 @@ public struct Workloads: Sendable {
     /// Test hook for the race between listing (resolving an ID prefix) and reading the status: with
     /// `KCTR_TEST_STATUS_GATE=PATH`, kctr creates `PATH.listed` once it has listed, then waits (at most 10 s)
     /// until `PATH` exists, so that a test can remove the pod or container in between, deterministically.
+    /// Debug builds only, as FaultPoint.
     static func testGate() async {
+        #if DEBUG
         guard let gate = ProcessInfo.processInfo.environment["KCTR_TEST_STATUS_GATE"], !gate.isEmpty else { return }
         FileManager.default.createFile(atPath: gate + ".listed", contents: nil)
         for _ in 0..<500 where !FileManager.default.fileExists(atPath: gate) {
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
+        #endif
     }
 
     /// The one ID starting with `prefix`.

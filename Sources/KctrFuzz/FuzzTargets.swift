@@ -1,12 +1,13 @@
 import Foundation
 import KctrCore
+import KctrRPC
 
 /// Fuzz targets: each feeds arbitrary bytes to a parser kctr runs on input it does not control,
 /// through the same functions the commands call. A target must return normally for every input:
 /// thrown errors are expected (they become the command's message); a crash, a hang or unbounded
 /// memory is a bug. Used by `kctr-fuzz` (libFuzzer or corpus replay) and by KctrFuzzTests.
 public enum FuzzTargets {
-    public static let names = ["archive", "json", "toml", "yaml", "crilog"]
+    public static let names = ["archive", "json", "toml", "yaml", "crilog", "reply"]
 
     /// Inputs longer than this are ignored (libFuzzer's -max_len keeps them shorter anyway).
     public static let maxInput = 1 << 20
@@ -38,6 +39,7 @@ public enum FuzzTargets {
         case "toml": toml(data)
         case "yaml": yaml(data)
         case "crilog": crilog(data)
+        case "reply": reply(data)
         default: break
         }
     }
@@ -169,5 +171,21 @@ public enum FuzzTargets {
             }
             offset = end
         }
+    }
+
+    // MARK: reply: what the daemon's socket sends, decoded as kctr decodes replies
+
+    /// The input is a message type's full name, a newline, then the reply's bytes (the seeds are real
+    /// replies, see scripts/bench-fixtures replies). A name that is not a reply type (a mutated one) picks
+    /// one of them by its bytes, so that every input decodes something.
+    static func reply(_ data: [UInt8]) {
+        let names = ReplyFuzzing.typeNames
+        guard !names.isEmpty else { return }
+        let newline = data.firstIndex(of: 0x0a) ?? data.count
+        var name = String(decoding: data[..<newline], as: UTF8.self)
+        if !names.contains(name) {
+            name = names[data[..<newline].reduce(0) { ($0 &+ Int($1)) % names.count }]
+        }
+        ReplyFuzzing.decode(name, Array(data[min(newline + 1, data.count)...]))
     }
 }

@@ -65,7 +65,7 @@ enum ProtoCodec {
         }
     }
 
-    private static func elementSize(_ type: ProtobufCType) -> Int {
+    static func elementSize(_ type: ProtobufCType) -> Int {
         switch type {
         case PROTOBUF_C_TYPE_INT64, PROTOBUF_C_TYPE_SINT64, PROTOBUF_C_TYPE_SFIXED64,
              PROTOBUF_C_TYPE_UINT64, PROTOBUF_C_TYPE_FIXED64, PROTOBUF_C_TYPE_DOUBLE:
@@ -140,6 +140,18 @@ enum ProtoCodec {
     // MARK: decoding
 
     static func decode(_ bytes: UnsafeRawBufferPointer, as descriptor: MessageDescriptor) throws(RPCError) -> Proto {
+        let allowance = DecodeBudget.allowance(wireBytes: bytes.count)
+        switch DecodeBudget.estimate(bytes, as: descriptor, limit: allowance) {
+        case .within:
+            break
+        case .malformed:
+            throw RPCError.codec("cannot decode a \(name(of: descriptor)) from \(bytes.count) bytes")
+        case .over:
+            throw RPCError(code: .replyTooLarge, message: "the daemon's reply (a \(name(of: descriptor)) of \(bytes.count) bytes) "
+                + "was refused as too large to decode: it would take more than \(allowance >> 20) MiB of memory, the most kctr "
+                + "allows for a reply of its size (\(DecodeBudget.perWireByte) times the size plus \(DecodeBudget.slack >> 20) MiB, "
+                + "at most \(DecodeBudget.ceiling >> 20) MiB)")
+        }
         let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
         let empty: [UInt8] = [0]
         let unpacked: UnsafeMutablePointer<ProtobufCMessage>? = empty.withUnsafeBufferPointer { e in

@@ -9,6 +9,8 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         case codec = 1000
         /// Not a status from the wire: the gRPC core refused to start the call.
         case callError = 1001
+        /// Not a status from the wire: the reply would cost too much memory to decode (see DecodeBudget).
+        case replyTooLarge = 1002
 
         public var name: String {
             switch self {
@@ -31,6 +33,7 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
             case .unauthenticated: return "Unauthenticated"
             case .codec: return "Codec"
             case .callError: return "CallError"
+            case .replyTooLarge: return "ReplyTooLarge"
             }
         }
     }

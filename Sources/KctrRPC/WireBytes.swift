@@ -9,18 +9,7 @@ enum WireBytes {
     static func field(_ number: UInt64, in bytes: UnsafeRawBufferPointer) -> [UInt8]? {
         var i = 0
         var found: Range<Int>?
-        func varint() -> UInt64? {
-            var v: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < bytes.count, shift < 64 {
-                let b = bytes[i]
-                i += 1
-                v |= UInt64(b & 0x7F) << shift
-                if b & 0x80 == 0 { return v }
-                shift += 7
-            }
-            return nil
-        }
+        func varint() -> UInt64? { WireBytes.varint(bytes, at: &i, end: bytes.count) }
         while i < bytes.count {
             guard let key = varint(), key >> 3 != 0 else { return nil }
             switch key & 7 {
@@ -42,5 +31,19 @@ enum WireBytes {
         }
         guard let found else { return [] }
         return Array(bytes[found])
+    }
+
+    /// The varint at `i` (at most 10 bytes, before `end`), `i` moved past it; nil when it does not end in time.
+    static func varint(_ bytes: UnsafeRawBufferPointer, at i: inout Int, end: Int) -> UInt64? {
+        var v: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < end, shift < 64 {
+            let b = bytes[i]
+            i += 1
+            v |= UInt64(b & 0x7F) << shift
+            if b & 0x80 == 0 { return v }
+            shift += 7
+        }
+        return nil
     }
 }

@@ -39,7 +39,7 @@ final class TempFileTests: ScratchDirectoryTestCase {
         try FileManager.default.createSymbolicLink(atPath: dir + "/out/.image.tar.kctr-bbb", withDestinationPath: dir + "/missing")
         try "other".write(toFile: dir + "/out/.image.tar.kctr-ccc", atomically: false, encoding: .utf8)
         let names = Names(["aaa", "bbb", "ccc"])
-        let temp = try TempFile(beside: out, suffix: names.next)
+        let temp = try TempFile(beside: out, mode: 0o644, suffix: names.next)
         XCTAssertEqual(temp.path, dir + "/out/.image.tar.kctr-fresh")
         XCTAssertEqual(try mode(temp.path), 0o600, "private while written")
         write(temp, "archive")
@@ -77,6 +77,32 @@ final class TempFileTests: ScratchDirectoryTestCase {
         XCTAssertEqual(contents(victim), "precious")
         XCTAssertEqual(contents(out), "archive")
         XCTAssertNil(try? FileManager.default.destinationOfSymbolicLink(atPath: out))
+    }
+
+    /// The output gets the mode `>` would give it under the umask, whatever the temp file had.
+    func testCommitGivesTheModeOfTheUmask() throws {
+        for (mask, expected) in [(mode_t(0o027), 0o640), (0o077, 0o600), (0o002, 0o664)] {
+            let out = dir + "/out/image-\(mask).tar"
+            let temp = try TempFile(beside: out, mode: Umask.fileMode(umask: mask))
+            write(temp, "archive")
+            XCTAssertEqual(try mode(temp.path), 0o600, "private while written")
+            try temp.commit()
+            XCTAssertEqual(try mode(out), expected, "umask \(String(mask, radix: 8))")
+        }
+    }
+
+    func testUmaskIsReadFromProcWithoutChangingIt() throws {
+        XCTAssertEqual(Umask.parse(status: "Name:\tkctr\nUmask:\t0027\nState:\tR (running)\n"), 0o027)
+        XCTAssertNil(Umask.parse(status: "Name:\tkctr\nState:\tR (running)\n"))
+        XCTAssertNil(Umask.parse(status: "Umask:\t0999\n"))
+        XCTAssertNil(Umask.parse(status: "Umask:\t07777\n"))
+        XCTAssertEqual(Umask.fileMode(umask: 0o022), 0o644)
+        XCTAssertEqual(Umask.fileMode(umask: 0), 0o666)
+        let real = umask(0o027)
+        defer { umask(real) }
+        XCTAssertEqual(Umask.current(), 0o027)
+        XCTAssertEqual(Umask.current(status: { nil }), 0o027, "umask(2) where /proc has no Umask line")
+        XCTAssertEqual(Umask.current(), 0o027, "reading the umask changed it")
     }
 
     func testDiscardRemovesTheTempAndKeepsTheOutput() throws {

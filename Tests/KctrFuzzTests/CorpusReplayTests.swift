@@ -1,6 +1,7 @@
 import Foundation
 import KctrCore
 import KctrFuzz
+import KctrRPC
 import XCTest
 
 /// Replays the committed seed corpus and crash reproducers (Corpus/<target>/, written by
@@ -30,6 +31,21 @@ final class CorpusReplayTests: XCTestCase {
             XCTAssertFalse(plan.images.isEmpty, file)
             XCTAssertFalse(plan.images.flatMap(\.manifests).isEmpty, file)
         }
+    }
+
+    /// The reply seeds are real replies of types kctr decodes, and decode whole (no refusal, no codec error).
+    func testReplySeedsNameReplyTypesAndDecode() throws {
+        let dir = Self.corpus.appendingPathComponent("reply")
+        var types = Set<String>()
+        for file in try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() {
+            let data = Array(try Data(contentsOf: dir.appendingPathComponent(file)))
+            let newline = try XCTUnwrap(data.firstIndex(of: 0x0a), file)
+            let name = String(decoding: data[..<newline], as: UTF8.self)
+            XCTAssertTrue(ReplyFuzzing.typeNames.contains(name), "\(file): \(name) is not a reply type")
+            XCTAssertEqual(ReplyFuzzing.decode(name, Array(data[(newline + 1)...])), .decoded, "\(file) does not decode as \(name)")
+            types.insert(name)
+        }
+        XCTAssertGreaterThanOrEqual(types.count, 10, "run scripts/fuzz-seeds with containerd installed for the real replies")
     }
 
     func testUnknownTargetIsRefused() {

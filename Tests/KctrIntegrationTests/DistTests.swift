@@ -95,6 +95,53 @@ final class DistTests: XCTestCase {
         }
     }
 
+    /// A position-independent executable (its own code and data at a random address) with full RELRO:
+    /// every symbol bound at start-up, then the relocated data made read-only.
+    func testPIEWithFullRELRO() throws {
+        let bin = try distBinary()
+        let header = runProcess(["/usr/bin/readelf", "-h", "-W", bin])
+        XCTAssertExit(header, 0)
+        XCTAssertTrue(header.stdout.range(of: #"Type:\s+DYN "#, options: .regularExpression) != nil, header.stdout)
+        let dynamic = runProcess(["/usr/bin/readelf", "-d", "-W", bin])
+        XCTAssertExit(dynamic, 0)
+        XCTAssertTrue(dynamic.stdout.range(of: #"\(FLAGS_1\)\s+Flags: NOW PIE"#, options: .regularExpression) != nil, dynamic.stdout)
+        XCTAssertTrue(dynamic.stdout.range(of: #"\(FLAGS\)\s+BIND_NOW"#, options: .regularExpression) != nil, dynamic.stdout)
+        let segments = runProcess(["/usr/bin/readelf", "-l", "-W", bin])
+        XCTAssertExit(segments, 0)
+        XCTAssertTrue(segments.stdout.contains("GNU_RELRO"), segments.stdout)
+    }
+
+    /// dist/kctr.libraries names what the binary holds, with the versions dpkg has now.
+    func testLibrariesListNamesPackagesAndVersions() throws {
+        _ = try distBinary()
+        let text = try String(contentsOfFile: Self.dist + "/kctr.libraries", encoding: .utf8)
+        for (archive, package) in [("libgrpc_unsecure.a", "libgrpc-dev"), ("libprotobuf-c.a", "libprotobuf-c-dev"),
+                                   ("libarchive.a", "libarchive-dev"), ("libz.a", "zlib1g-dev"), ("libzstd.a", "libzstd-dev"),
+                                   ("liblzma.a", "liblzma-dev"), ("libbz2.a", "libbz2-dev"), ("libcares.a", "libc-ares-dev"),
+                                   ("libupb.a", "libgrpc-dev"), ("libstdc++.a", "libstdc++-12-dev")] {
+            let version = runProcess(["/usr/bin/dpkg-query", "-W", "-f=${Version}", package])
+            XCTAssertExit(version, 0)
+            XCTAssertTrue(text.contains("\n\(archive)\t\(package)\t\(version.stdout)\t"), "\(archive) from \(package) \(version.stdout) is not listed:\n\(text)")
+        }
+        XCTAssertTrue(text.contains("\nswift-crypto\t"), text)
+        XCTAssertTrue(text.contains("BoringSSL"), text)
+        XCTAssertTrue(text.range(of: #"\nlibabsl_[a-z_]+\.a\tlibabsl-dev\t"#, options: .regularExpression) != nil, text)
+        XCTAssertTrue(text.contains("Swift version"), text)
+    }
+
+    /// The test hooks (KCTR_TEST_STOP_AT, KCTR_TEST_STATUS_GATE: stop kctr, or make it wait for a file) are
+    /// compiled out of release builds: the binary does not even hold their names.
+    func testReleaseBinaryHasNoTestHooks() throws {
+        let bin = try distBinary()
+        let r = runProcess(["/usr/bin/grep", "-c", "-a", "-F", "KCTR_TEST_", bin])
+        XCTAssertExit(r, 1)
+        XCTAssertEqual(r.stdout, "0\n")
+        // The control: the debug build, which the fault tests run, has both.
+        for hook in ["KCTR_TEST_STOP_AT", "KCTR_TEST_STATUS_GATE"] {
+            XCTAssertExit(runProcess(["/usr/bin/grep", "-q", "-a", "-F", hook, Paths.kctr]), 0)
+        }
+    }
+
     func testVersionNamesTheCommit() throws {
         let bin = try distBinary()
         let lab = try Self.shared.get()

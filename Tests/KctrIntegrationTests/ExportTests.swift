@@ -112,6 +112,19 @@ final class ExportTests: XCTestCase {
         XCTAssertExit(umoci, 0)
     }
 
+    /// The archive's mode is what `>` would give under kctr's umask (0640 under 027), not a fixed 0644.
+    func testOutputModeHonoursTheUmask() throws {
+        let lab = try Self.shared.get()
+        let dir = try tempDir()
+        let out = dir.file("out.tar")
+        let r = runProcess(["/bin/sh", "-c", "umask 027; exec \"$0\" --address \"$1\" export \"$2\" \"$3\"",
+                            Paths.kctr, lab.socket, out, Self.pause])
+        XCTAssertExit(r, 0)
+        let mode = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: out)[.posixPermissions] as? NSNumber)
+        XCTAssertEqual(mode.intValue, 0o640)
+        XCTAssertEqual(dir.contents, ["out.tar"])
+    }
+
     func testStandardOutputGivesTheSameArchive() throws {
         let lab = try Self.shared.get()
         let dir = try tempDir()

@@ -310,6 +310,15 @@ final class PodTests: XCTestCase {
         XCTAssertExit(missing, 1)
         XCTAssertTrue(missing.stderr.contains("cannot read the log of container \(Self.containerID.prefix(13)) at \(path): no such file"),
                       missing.stderr)
+        // A FIFO in its place: refused at once (opening it would wait for a writer), the path named.
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".aside")
+        XCTAssertEqual(mkfifo(path, 0o600), 0)
+        let fifo = lab.kctr(["logs", Self.containerID], timeout: 30)
+        try FileManager.default.removeItem(atPath: path)
+        try FileManager.default.moveItem(atPath: path + ".aside", toPath: path)
+        XCTAssertExit(fifo, 1)
+        XCTAssertTrue(fifo.stderr.hasPrefix("kctr: cannot read the log of container \(Self.containerID.prefix(13)) at \(path): it is a FIFO "
+            + "(named pipe), and kctr reads only regular log files (hint: "), fifo.stderr)
         let unknown = lab.kctr(["logs", "zzzz"])
         XCTAssertExit(unknown, 1)
         XCTAssertTrue(unknown.stderr.contains("no container with ID zzzz"), unknown.stderr)

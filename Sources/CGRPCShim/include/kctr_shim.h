@@ -94,6 +94,11 @@ const ProtobufCServiceDescriptor *kctr_service_descriptor(const char *full_name)
 /// google.protobuf.Any), by full name. NULL when unknown.
 const ProtobufCMessageDescriptor *kctr_message_descriptor(const char *full_name);
 
+/// The i-th of the services / of the messages above (for the fuzz target and
+/// tests that go over them all); NULL when i is past the last.
+const ProtobufCServiceDescriptor *kctr_service_descriptor_at(size_t i);
+const ProtobufCMessageDescriptor *kctr_message_descriptor_at(size_t i);
+
 // ------------------------------------------------------------ build info
 
 /// The commit this binary was built from (`git describe`), linked in by

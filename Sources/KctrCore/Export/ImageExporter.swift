@@ -270,19 +270,24 @@ struct ArchiveSink: Sendable {
 ///
 /// Created with open(O_CREAT|O_EXCL|O_NOFOLLOW, 0600) under a random name: whatever sits at that
 /// name already (a file, or a symlink planted to redirect the write) makes the open fail, and the
-/// next random name is tried. Mode 0600 while written; 0644 once complete, just before the rename.
+/// next random name is tried. Mode 0600 while written; once complete, just before the rename, the mode
+/// a shell's `>` would give it (0666 less the umask: 0644 under 022, 0640 under 027).
 final class TempFile: @unchecked Sendable {
     // @unchecked: used by the export thread alone.
     let fd: Int32
     let path: String
     let target: String
+    /// The mode the output gets on commit.
+    let mode: mode_t
     private var closed = false
 
     /// Random names tried before giving up (each clash needs something already at that name).
     static let attempts = 100
 
     /// `suffix` makes the random part of the name; tests pass one that returns planted names.
-    init(beside target: String, suffix: () -> String = TempFile.randomSuffix) throws {
+    init(beside target: String, mode: mode_t = Umask.fileMode(umask: Umask.current()),
+         suffix: () -> String = TempFile.randomSuffix) throws {
+        self.mode = mode
         let dir = (target as NSString).deletingLastPathComponent
         // NAME_MAX is 255 bytes: keep room for the prefix and suffix.
         let base = String(decoding: (target as NSString).lastPathComponent.utf8.prefix(200), as: UTF8.self)
@@ -328,7 +333,7 @@ final class TempFile: @unchecked Sendable {
 
     func commit() throws {
         guard fsync(fd) == 0 else { throw KctrError("cannot flush \(path): \(String(cString: strerror(errno)))", hint: "check free space") }
-        guard fchmod(fd, 0o644) == 0 else { throw KctrError("cannot set the mode of \(path): \(String(cString: strerror(errno)))") }
+        guard fchmod(fd, mode) == 0 else { throw KctrError("cannot set the mode of \(path): \(String(cString: strerror(errno)))") }
         let rc = close(fd)
         closed = true
         guard rc == 0 else {

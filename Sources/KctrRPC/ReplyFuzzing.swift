@@ -1,0 +1,52 @@
+internal import CGRPCShim
+
+/// The codec's door for the `reply` fuzz target: KctrFuzz sees neither the codec nor C, so this decodes
+/// bytes as one of the message types kctr reads from the daemon, the way replies are decoded, and drops
+/// the result.
+public enum ReplyFuzzing {
+    /// Every message type kctr decodes from what the socket sends: each method's reply type, and the event
+    /// payloads (sent as google.protobuf.Any); sorted full names.
+    public static let typeNames: [String] = Set(replyDescriptors().map(ProtoCodec.name(of:))).sorted()
+
+    public enum Outcome: Sendable, Equatable {
+        case decoded
+        /// The codec refused the bytes (not a message, or over the decode budget), as it would a reply.
+        case refused
+        /// `name` is none of `typeNames`.
+        case unknownType
+    }
+
+    /// Decodes `bytes` as the message type `name` (one of `typeNames`) and drops the result; an event
+    /// envelope's payload is decoded too, as `kctr events` does.
+    @discardableResult
+    public static func decode(_ name: String, _ bytes: [UInt8]) -> Outcome {
+        guard let d = replyDescriptors().first(where: { ProtoCodec.name(of: $0) == name }) else { return .unknownType }
+        guard let proto = try? bytes.withUnsafeBytes({ buf throws(RPCError) in try ProtoCodec.decode(buf, as: d) }) else {
+            return .refused
+        }
+        if name == "containerd.services.events.v1.Envelope" {
+            _ = EventEnvelope(proto)
+        }
+        return .decoded
+    }
+
+    /// The output descriptor of every method of every service kctr speaks, then the event payloads.
+    static func replyDescriptors() -> [MessageDescriptor] {
+        var out: [MessageDescriptor] = []
+        var i = 0
+        while let service = kctr_service_descriptor_at(i) {
+            if let methods = service.pointee.methods {
+                for m in 0..<Int(service.pointee.n_methods) {
+                    if let output = methods[m].output { out.append(output) }
+                }
+            }
+            i += 1
+        }
+        i = 0
+        while let message = kctr_message_descriptor_at(i) {
+            out.append(message)
+            i += 1
+        }
+        return out
+    }
+}
