@@ -25,7 +25,7 @@ public struct ContainerExec: Sendable {
         var process: [String: JSONValue]
     }
 
-    func target(_ prefix: String) async throws -> Target {
+    func target(_ prefix: String, spec: Bool = true) async throws -> Target {
         let listed: [ContainerSummary]
         do {
             listed = try await session.cri.listContainers()
@@ -36,7 +36,7 @@ public struct ContainerExec: Sendable {
         let id = try Workloads.unique(prefix, listed.map(\.id), what: "container", list: "kctr ps -a -q")
         let status: ContainerStatusReport
         do {
-            status = try await session.cri.containerStatus(id: id, verbose: true)
+            status = try await session.cri.containerStatus(id: id, verbose: spec)
         } catch {
             throw session.explain(error, doing: "reading container \(id.prefix(13))")
         }
@@ -47,6 +47,7 @@ public struct ContainerExec: Sendable {
             throw KctrError("container \(shown) is not running (\(status.state.lowercased())\(exited)): there is nothing to exec into",
                             hint: "kctr ps -a shows it; kctr logs \(id.prefix(13)) shows why it stopped")
         }
+        guard spec else { return Target(id: id, name: name, process: [:]) }
         guard case .object(let info)? = status.info["info"].map(JSONValue.parse),
               case .object(let spec)? = info["runtimeSpec"], case .object(let process)? = spec["process"] else {
             throw KctrError("container \(shown): the runtime reports no runtime spec to derive the exec process from",
@@ -191,7 +192,7 @@ public struct ContainerExec: Sendable {
 
     /// `exec -s`: CRI ExecSync, its output and exit code.
     public func runSync(_ prefix: String, command: [String], timeoutSeconds: Int64) async throws -> ExecSyncResult {
-        let target = try await target(prefix)
+        let target = try await target(prefix, spec: false)
         let result: Result<ExecSyncResult, RPCError>
         do {
             result = .success(try await session.cri.execSync(id: target.id, cmd: command, timeoutSeconds: timeoutSeconds))
