@@ -95,13 +95,10 @@ struct ContainerdVersion: Comparable, CustomStringConvertible {
     static func < (a: Self, b: Self) -> Bool { (a.major, a.minor, a.patch) < (b.major, b.minor, b.patch) }
     var description: String { "\(major).\(minor).\(patch)" }
 
-    /// What CRI pins: 2.x pins its configured sandbox image itself; 1.7 pins images labelled
-    /// `io.cri-containerd.pinned=pinned`; 1.6 has no pinning.
-    enum Pinning { case none, labelled, sandboxImageAndLabelled }
-    var pinning: Pinning {
-        if self >= ContainerdVersion(2, 0) { return .sandboxImageAndLabelled }
-        return self >= ContainerdVersion(1, 7) ? .labelled : .none
-    }
+    /// Whether CRI reports the configured sandbox image as pinned once it has it (pulled, or imported
+    /// into k8s.io by anyone): 1.6 has no pinning; 1.7 pins images labelled `io.cri-containerd.pinned=pinned`
+    /// and adds that label to the sandbox image when it adopts it; 2.x pins the sandbox image itself.
+    var pinsSandboxImage: Bool { self >= ContainerdVersion(1, 7) }
 }
 
 /// A private containerd in a temp dir (scripts/containerd-lab), stopped by `stop()`.
