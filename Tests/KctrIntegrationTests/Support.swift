@@ -99,6 +99,9 @@ struct ContainerdVersion: Comparable, CustomStringConvertible {
     /// into k8s.io by anyone): 1.6 has no pinning; 1.7 pins images labelled `io.cri-containerd.pinned=pinned`
     /// and adds that label to the sandbox image when it adopts it; 2.x pins the sandbox image itself.
     var pinsSandboxImage: Bool { self >= ContainerdVersion(1, 7) }
+
+    /// The config.toml table of CRI's runc options and CNI settings: split out of the CRI plugin in 2.0.
+    var criRuntimeTable: String { major >= 2 ? "io.containerd.cri.v1.runtime" : "io.containerd.grpc.v1.cri" }
 }
 
 /// A private containerd in a temp dir (scripts/containerd-lab), stopped by `stop()`.

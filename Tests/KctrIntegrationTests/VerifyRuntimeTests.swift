@@ -178,7 +178,7 @@ final class VerifyRuntimeTests: XCTestCase {
         let text = out.text("cgroup.driver-match")
         XCTAssertTrue(text.contains("SystemdCgroup = true"), text)
         XCTAssertTrue(text.contains("expected cgroupsPath to be of format slice:prefix:name"), text)
-        XCTAssertTrue(text.contains("plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options.SystemdCgroup = false"), text)
+        XCTAssertTrue(text.contains("plugins.\"\(lab.version.criRuntimeTable)\".containerd.runtimes.runc.options.SystemdCgroup = false"), text)
         XCTAssertTrue(text.contains("systemctl restart containerd"), text)
         // Without a kubelet config the PID 1 mismatch alone fails.
         XCTAssertEqual(try lab.verify(["--check", "cgroup"]).status("cgroup.driver-match"), "fail")
