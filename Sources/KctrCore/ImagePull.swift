@@ -47,7 +47,7 @@ public enum PullCredentials {
         guard case .object(let auths)? = doc["auths"] else { return nil }
         for key in registryKeys(ref.domain) {
             guard case .object(let entry)? = auths[key] else { continue }
-            var auth = RegistryAuth(serverAddress: key)
+            var auth = RegistryAuth()  // no server_address: containerd parses it as a URL, and the key may be a bare host:port
             if case .string(let a)? = entry["auth"] { auth.auth = a }
             if case .string(let u)? = entry["username"] { auth.username = u }
             if case .string(let p)? = entry["password"] { auth.password = p }
