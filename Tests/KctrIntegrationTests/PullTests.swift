@@ -101,18 +101,28 @@ final class PullTests: XCTestCase {
         return ("\(registry.host)/\(repository)", config)
     }
 
+    /// A registry declared to the lab, and a fresh image pushed to it. Stop the registry when done.
+    func serving(auth: Bool) throws -> (lab: Lab, registry: LocalRegistry, image: (ref: String, config: String), dir: TempDir) {
+        let lab = try Self.shared.get()
+        let registry = try LocalRegistry(auth: auth)
+        do {
+            try registry.declare(in: lab)
+            let dir = try tempDir()
+            return (lab, registry, try pushed(to: registry, in: dir), dir)
+        } catch {
+            registry.stop()
+            throw error
+        }
+    }
+
     func assertNothingLeft(_ lab: Lab, file: StaticString = #filePath, line: UInt = #line) {
         let active = lab.ctr(["content", "active"]).lines.filter { !$0.hasPrefix("REF") && !$0.isEmpty }
         XCTAssertEqual(active, [], "ingests left", file: file, line: line)
     }
 
     func testAnonymousPullReportsImageIDAndUnpack() throws {
-        let lab = try Self.shared.get()
-        let registry = try LocalRegistry(auth: false)
+        let (lab, registry, image, _) = try serving(auth: false)
         defer { registry.stop() }
-        try registry.declare(in: lab)
-        let dir = try tempDir()
-        let image = try pushed(to: registry, in: dir)
         let r = lab.kctr(["pull", image.ref])
         XCTAssertExit(r, 0)
         XCTAssertEqual(r.stdout, "Image is up to date for \(image.config)\n")
@@ -128,12 +138,8 @@ final class PullTests: XCTestCase {
     }
 
     func testCredentialsAreNeededRefusedAndAccepted() throws {
-        let lab = try Self.shared.get()
-        let registry = try LocalRegistry(auth: true)
+        let (lab, registry, image, dir) = try serving(auth: true)
         defer { registry.stop() }
-        try registry.declare(in: lab)
-        let dir = try tempDir()
-        let image = try pushed(to: registry, in: dir)
 
         let anonymous = lab.kctr(["pull", image.ref])
         XCTAssertExit(anonymous, 1)
@@ -198,12 +204,8 @@ final class PullTests: XCTestCase {
     /// --pod-config reads crictl's pod config (JSON or YAML) through the PodSandboxConfig schema:
     /// a wrong field is refused naming its path, a good one is sent with the pull.
     func testPodConfig() throws {
-        let lab = try Self.shared.get()
-        let registry = try LocalRegistry(auth: false)
+        let (lab, registry, image, dir) = try serving(auth: false)
         defer { registry.stop() }
-        try registry.declare(in: lab)
-        let dir = try tempDir()
-        let image = try pushed(to: registry, in: dir)
         let good = dir.file("pod.yaml")
         try "metadata:\n  name: puller\n  namespace: default\n  uid: u1\nlabels:\n  app: x\nlinux:\n  securityContext:\n    namespaceOptions:\n      network: NODE\n"
             .write(toFile: good, atomically: true, encoding: .utf8)
