@@ -4,7 +4,7 @@ import KctrCore
 struct ContainerInspect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show containers in full: state, exit code and reason, mounts, log path, PID, snapshot, runtime (a JSON array).")
+        abstract: "Show containers in full: state, exit code and reason, mounts, log path, PID, snapshot, runtime (crictl's document; one object per ID, an array for several).")
 
     @OptionGroup var global: GlobalOptions
     @Option(name: [.short, .long], help: "Output format: json, yaml, or table (a readable summary).") var output: OutputFormatArgument = .json
@@ -16,12 +16,13 @@ struct ContainerInspect: AsyncParsableCommand {
 
     func run() async throws {
         let session = try global.session()
-        var items: [JSONValue] = []
+        var items: [Inspected] = []
         for id in ids { items.append(try await Workloads(session: session).inspectContainer(id)) }
         if output == .table {
-            Console.out(InspectSummary.render(items.map(InspectSummary.container)))
+            Console.out(InspectSummary.render(items.map { InspectSummary.container($0.summary) }))
         } else {
-            Console.out(try Render.document(items, as: output.format) ?? "")
+            // crictl's document: one object for one ID, an array for several.
+            Console.out(try Render.document(CRIDocument.statuses(items.map(\.document)), as: output.format) ?? "")
         }
     }
 }

@@ -48,7 +48,9 @@ struct ContainerList: AsyncParsableCommand {
         f.idPrefix = id
         f.latest = latest
         f.last = last
-        let rows = try await Workloads(session: session).containers(f, details: !output.quiet)
+        let workloads = Workloads(session: session)
+        if try await output.renderDocument({ try await workloads.containersDocument(f) }) { return }
+        let rows = try await workloads.containers(f, details: !output.quiet)
         let now = Date().timeIntervalSince1970
         try output.render(rows, id: \.id, headers: Self.headers) {
             [output.shortID($0.id), $0.image, Age.describe(now - Double($0.created) / 1e9),

@@ -25,11 +25,13 @@ struct ContainerStatsCommand: AsyncParsableCommand {
         f.ids = ids
         f.pod = pod
         f.all = all
-        let rows = try await Stats(session: session).rows(f)
-        if let doc = try Render.document(rows, as: output.format) {
-            Console.out(doc)
-        } else {
-            Console.out(Render.table(Stats.headers, rows.map { Stats.cells($0, noTrunc: noTrunc) }))
+        let stats = Stats(session: session)
+        if output != .table {
+            // crictl's document.
+            Console.out(try Render.document(try await stats.document(f), as: output.format) ?? "")
+            return
         }
+        let rows = try await stats.rows(f)
+        Console.out(Render.table(Stats.headers, rows.map { Stats.cells($0, noTrunc: noTrunc) }))
     }
 }

@@ -97,6 +97,13 @@ extension OutputOptions {
         }
     }
 
+    /// json/yaml of crictl's document (`document` is read only for those); false for table and -q.
+    func renderDocument(_ document: () async throws -> JSONValue) async throws -> Bool {
+        guard !quiet, format != .table, let text = try Render.document(try await document(), as: format) else { return false }
+        Console.out(text)
+        return true
+    }
+
     /// crictl's 13-character IDs, unless --no-trunc.
     func shortID(_ id: String) -> String { noTrunc ? id : String(id.prefix(13)) }
 }

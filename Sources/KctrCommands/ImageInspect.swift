@@ -4,7 +4,7 @@ import KctrCore
 struct ImageInspect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show images in full: index, platforms, manifests, configs, layers, labels (a JSON array).")
+        abstract: "Show images in full: CRI's status and info as crictl inspecti prints them, and under kctr: index, platforms, manifests, configs, layers, labels.")
 
     @OptionGroup var global: GlobalOptions
 
@@ -22,8 +22,9 @@ struct ImageInspect: AsyncParsableCommand {
     func run() async throws {
         let session = try global.session()
         let catalog = ImageCatalog(session: session)
-        var items: [ImageInspection] = []
-        for ref in refs { items.append(try await catalog.inspect(ref)) }
-        Console.out(try Render.document(items, as: output.format) ?? "")
+        var items: [JSONValue] = []
+        for ref in refs { items.append(try await catalog.inspectDocument(ref)) }
+        // crictl's document: one object for one image, an array for several.
+        Console.out(try Render.document(CRIDocument.statuses(items), as: output.format) ?? "")
     }
 }

@@ -13,6 +13,7 @@ struct Info: AsyncParsableCommand {
     func run() async throws {
         let session = try global.session()
         let report = try await InfoReport.gather(session)
-        Console.out(try Render.document(report, as: output.format) ?? report.text)
+        // json/yaml: crictl's document.
+        Console.out(try Render.document(try report.document(), as: output.format) ?? report.text)
     }
 }

@@ -12,12 +12,13 @@ struct PodInspectOptions: ParsableArguments {
 
     func run() async throws {
         let session = try global.session()
-        var items: [JSONValue] = []
+        var items: [Inspected] = []
         for id in ids { items.append(try await Workloads(session: session).inspectPod(id)) }
         if output == .table {
-            Console.out(InspectSummary.render(items.map(InspectSummary.pod)))
+            Console.out(InspectSummary.render(items.map { InspectSummary.pod($0.summary) }))
         } else {
-            Console.out(try Render.document(items, as: output.format) ?? "")
+            // crictl's document: one object for one ID, an array for several.
+            Console.out(try Render.document(CRIDocument.statuses(items.map(\.document)), as: output.format) ?? "")
         }
     }
 }
@@ -26,7 +27,7 @@ struct PodInspectOptions: ParsableArguments {
 struct PodInspect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show pod sandboxes in full: status, runtime options, pause process and image, containers (a JSON array).")
+        abstract: "Show pod sandboxes in full: status, runtime options, pause process and image, containers (crictl's document; one object per ID, an array for several).")
 
     @OptionGroup var options: PodInspectOptions
 

@@ -36,7 +36,9 @@ struct PodList: AsyncParsableCommand {
         f.idPrefix = id
         f.latest = latest
         f.last = last
-        let rows = try await Workloads(session: session).pods(f, details: !output.quiet)
+        let workloads = Workloads(session: session)
+        if try await output.renderDocument({ try await workloads.podsDocument(f) }) { return }
+        let rows = try await workloads.pods(f, details: !output.quiet)
         let now = Date().timeIntervalSince1970
         try output.render(rows, id: \.id, headers: Self.headers) {
             [output.shortID($0.id), Age.describe(now - Double($0.created) / 1e9), $0.state,

@@ -82,6 +82,32 @@ extension ImageCatalog {
         return done
     }
 
+    /// crictl's `inspecti` document for `ref`: `status` (CRI's Image) and each entry of the runtime's verbose info, with
+    /// kctr's inspection (record, index, manifests, configs, layers, unpacked) under `kctr`. Without `status` and
+    /// `info` when CRI does not know the image (another containerd namespace than k8s.io, or no CRI plugin).
+    public func inspectDocument(_ ref: String) async throws -> JSONValue {
+        let inspection = try await inspect(ref)
+        let mine = try CRIDocument.encoded(inspection)
+        let out: [String: JSONValue] = ["kctr": mine]
+        guard session.config.namespace == Workloads.criNamespace else { return .object(out) }
+        let report: ImageStatusReport
+        do {
+            report = try await session.cri.imageStatus(inspection.name, verbose: true)
+        } catch where Session.isCRIUnavailable(error) {
+            return .object(out)
+        } catch {
+            throw session.explain(error, doing: "reading CRI's status of image \(inspection.name)")
+        }
+        guard let image = report.image else { return .object(out) }
+        let status: JSONValue
+        do {
+            status = CRIDocument.message(image, try CRIMessage.image.schema())
+        } catch {
+            throw session.explain(error, doing: "describing CRI's Image")
+        }
+        return CRIDocument.adding(mine.object ?? [:], to: CRIDocument.status(status, info: report.info))
+    }
+
     /// Everything about an image: record, index, each platform's manifest,
     /// config and layers, and what CRI and the snapshotter say.
     public func inspect(_ ref: String) async throws -> ImageInspection {

@@ -75,6 +75,42 @@ public struct InfoReport: Codable, Sendable, Equatable {
     public var runtime: RuntimeConfigView
     /// Every verbose info document, parsed as JSON where it is JSON.
     public var info: [String: JSONValue]
+    /// CRI's StatusResponse, whole (for crictl's document).
+    public var reply = Proto()
+    /// The verbose info as the runtime sent it.
+    public var rawInfo: [String: String] = [:]
+
+    enum CodingKeys: String, CodingKey {
+        case endpoint, namespace, containerd, conditions, runtime, info
+    }
+
+    /// What kctr adds to crictl's `info` document, under `kctr`.
+    struct Extras: Encodable {
+        var endpoint: String
+        var namespace: String
+        var containerd: DaemonVersion
+        var runtime: RuntimeConfigView
+    }
+
+    /// crictl's `info -o json`: `status` (RuntimeStatus), `runtimeHandlers` and `features` (as Go's encoding/json
+    /// writes them: proto field names, zero values left out), each verbose info entry at the top level; kctr's
+    /// endpoint, namespace, containerd version and runtime summary under `kctr`.
+    public func document() throws -> JSONValue {
+        var out = CRIDocument.info(rawInfo)
+        if let status = reply.message("status") {
+            out["status"] = CRIDocument.message(status, try CRIMessage.runtimeStatus.schema())
+        }
+        let handlers = reply.messages("runtime_handlers")
+        if !handlers.isEmpty {
+            let schema = try CRIMessage.runtimeHandler.schema()
+            out["runtimeHandlers"] = .array(handlers.map { CRIDocument.goStruct($0, schema) })
+        }
+        if let features = reply.message("features") {
+            out["features"] = CRIDocument.goStruct(features, try CRIMessage.runtimeFeatures.schema())
+        }
+        out["kctr"] = try CRIDocument.encoded(Extras(endpoint: endpoint, namespace: namespace, containerd: containerd, runtime: runtime))
+        return .object(out)
+    }
 
     public static func gather(_ session: Session) async throws -> InfoReport {
         async let daemon = session.containerd.version()
@@ -93,7 +129,7 @@ public struct InfoReport: Codable, Sendable, Equatable {
         }
         return InfoReport(endpoint: session.config.endpoint.path, namespace: session.config.namespace,
                           containerd: containerd, conditions: s.conditions, runtime: RuntimeConfigView(status: s),
-                          info: s.info.mapValues(JSONValue.parse))
+                          info: s.info.mapValues(JSONValue.parse), reply: s.reply, rawInfo: s.info)
     }
 
     public var text: String {

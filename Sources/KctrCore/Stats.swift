@@ -49,6 +49,30 @@ public struct Stats: Sendable {
     }
 
     public func rows(_ f: StatsFilter) async throws -> [StatsRow] {
+        try await items(f).map(\.row)
+    }
+
+    /// What `stats -o json` adds to CRI's ContainerStats, under `kctr`.
+    struct Extras: Encodable {
+        var podName: String
+        var podNamespace: String
+        var state: String
+        var cpuPercent: Double?
+    }
+
+    /// crictl's `stats -o json`: `{"stats": [ContainerStats...]}` (the latest sample), each with the pod's name
+    /// and namespace, the container's state and the CPU percentage under `kctr`.
+    public func document(_ f: StatsFilter) async throws -> JSONValue {
+        let items = try await items(f)
+        let schema = try await cri("describing CRI's ContainerStats") { try CRIMessage.containerStats.schema() }
+        return .object(["stats": .array(try items.compactMap { record, row in
+            guard let record else { return nil }
+            let extras = Extras(podName: row.podName, podNamespace: row.podNamespace, state: row.state, cpuPercent: row.cpuPercent)
+            return CRIDocument.adding(try CRIDocument.encoded(extras).object ?? [:], to: CRIDocument.message(record.proto, schema))
+        })])
+    }
+
+    func items(_ f: StatsFilter) async throws -> [(record: ContainerStatsRecord?, row: StatsRow)] {
         async let listed = cri("listing containers") { try await session.cri.listContainers() }
         async let sandboxes = cri("listing pod sandboxes") { try await session.cri.listPodSandboxes() }
         let containers = try await listed
@@ -73,8 +97,10 @@ public struct Stats: Sendable {
         for p in pods { podByID[p.id] = p }
         return selected.map { c in
             let pod = podByID[c.podSandboxID]
-            return Self.row(container: c, pod: pod, first: first[c.id], second: second?[c.id])
-        }.sorted { ($0.podNamespace, $0.podName, $0.name, $0.id) < ($1.podNamespace, $1.podName, $1.name, $1.id) }
+            return (second?[c.id] ?? first[c.id], Self.row(container: c, pod: pod, first: first[c.id], second: second?[c.id]))
+        }.sorted { a, b in
+            (a.row.podNamespace, a.row.podName, a.row.name, a.row.id) < (b.row.podNamespace, b.row.podName, b.row.name, b.row.id)
+        }
     }
 
     private func sample(podID: String?) async throws -> [String: ContainerStatsRecord] {

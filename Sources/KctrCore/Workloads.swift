@@ -69,6 +69,13 @@ public struct ContainerFilter: Sendable {
     public init() {}
 }
 
+/// A pod or container read in full: the document `-o table` summarises (the status as decoded, times in
+/// nanoseconds, enums as numbers) and crictl's document (`-o json`, `-o yaml`).
+public struct Inspected: Sendable {
+    public var summary: JSONValue
+    public var document: JSONValue
+}
+
 /// Pods and containers: CRI's view joined with the runtime's verbose details.
 public struct Workloads: Sendable {
     public let session: Session
@@ -104,6 +111,20 @@ public struct Workloads: Sendable {
     }
 
     public func pods(_ f: PodFilter, details: Bool) async throws -> [PodRow] {
+        try await podItems(f, details: details).map(\.row)
+    }
+
+    /// crictl's `pods -o json`: `{"items": [PodSandbox...]}`, each with kctr's `sandboxImage` under `kctr`.
+    public func podsDocument(_ f: PodFilter) async throws -> JSONValue {
+        let items = try await podItems(f, details: true)
+        let schema = try await cri("describing CRI's PodSandbox") { try CRIMessage.podSandbox.schema() }
+        return .object(["items": .array(items.map { item in
+            CRIDocument.adding(item.row.sandboxImage.map { ["sandboxImage": .string($0)] } ?? [:],
+                               to: CRIDocument.message(item.sandbox.proto, schema))
+        })])
+    }
+
+    func podItems(_ f: PodFilter, details: Bool) async throws -> [(sandbox: SandboxSummary, row: PodRow)] {
         var items = try await cri("listing pod sandboxes") { try await session.cri.listPodSandboxes() }
         let nameRE = try f.name.map { try Workloads.regex($0, flag: "--name") }
         let nsRE = try f.namespace.map { try Workloads.regex($0, flag: "--namespace") }
@@ -128,13 +149,39 @@ public struct Workloads: Sendable {
             for c in sandboxes where !c.image.isEmpty { images[c.id] = c.image }
         }
         return items.map { s in
-            PodRow(id: s.id, name: s.name, namespace: s.namespace, uid: s.uid, attempt: s.attempt, state: s.state,
+            (s, PodRow(id: s.id, name: s.name, namespace: s.namespace, uid: s.uid, attempt: s.attempt, state: s.state,
                    createdAt: Workloads.iso(s.createdAt), created: s.createdAt, runtimeHandler: s.runtimeHandler,
-                   sandboxImage: images[s.id], labels: s.labels)
+                   sandboxImage: images[s.id], labels: s.labels))
         }
     }
 
     public func containers(_ f: ContainerFilter, details: Bool) async throws -> [ContainerRow] {
+        try await containerItems(f, details: details).map(\.row)
+    }
+
+    /// What `ps -o json` adds to CRI's container, under `kctr`.
+    struct ContainerExtras: Encodable {
+        var image: String
+        var podName: String
+        var podNamespace: String
+        var pid: Int?
+        var taskStatus: String?
+        var taskExitStatus: Int?
+    }
+
+    /// crictl's `ps -o json`: `{"containers": [Container...]}`, each with the image's name, the pod's name and
+    /// namespace and containerd's task (PID, status, exit status) under `kctr`.
+    public func containersDocument(_ f: ContainerFilter) async throws -> JSONValue {
+        let items = try await containerItems(f, details: true)
+        let schema = try await cri("describing CRI's Container") { try CRIMessage.container.schema() }
+        return .object(["containers": .array(try items.map { c, r in
+            let extras = ContainerExtras(image: r.image, podName: r.podName, podNamespace: r.podNamespace, pid: r.pid,
+                                         taskStatus: r.taskStatus, taskExitStatus: r.taskExitStatus)
+            return CRIDocument.adding(try CRIDocument.encoded(extras).object ?? [:], to: CRIDocument.message(c.proto, schema))
+        })])
+    }
+
+    func containerItems(_ f: ContainerFilter, details: Bool) async throws -> [(container: ContainerSummary, row: ContainerRow)] {
         async let listed = cri("listing containers") { try await session.cri.listContainers() }
         async let sandboxes = cri("listing pod sandboxes") { try await session.cri.listPodSandboxes() }
         // containerd's tasks in CRI's namespace: the process and its status as the runtime sees it, next to
@@ -169,7 +216,7 @@ public struct Workloads: Sendable {
         return items.map { c in
             let pod = podByID[c.podSandboxID]
             let image = nameByID[c.imageRef] ?? nameByID[c.image] ?? (Digest.isValid(c.image) ? c.image : c.image)
-            return ContainerRow(
+            return (c, ContainerRow(
                 id: c.id, name: c.name, attempt: c.attempt, state: c.state, image: image, imageID: c.imageRef,
                 createdAt: Workloads.iso(c.createdAt), created: c.createdAt, podID: c.podSandboxID,
                 podName: c.labels["io.kubernetes.pod.name"] ?? pod?.name ?? "",
@@ -177,7 +224,7 @@ public struct Workloads: Sendable {
                 pid: tasks[c.id].map { Int($0.pid) },
                 taskStatus: tasks[c.id]?.status,
                 taskExitStatus: tasks[c.id].flatMap { $0.status == "stopped" ? Int($0.exitStatus) : nil },
-                labels: c.labels)
+                labels: c.labels))
         }
     }
 
@@ -206,32 +253,35 @@ public struct Workloads: Sendable {
     static func shownName(_ image: CRIImage) -> String? { image.repoTags.first ?? image.repoDigests.first }
 
     /// `kctr pods inspect`: the status, the runtime's verbose info (parsed), and the pod's containers.
-    public func inspectPod(_ prefix: String) async throws -> JSONValue {
+    public func inspectPod(_ prefix: String) async throws -> Inspected {
         let ids = try await cri("listing pod sandboxes") { try await session.cri.listPodSandboxes() }.map(\.id)
         let id = try Workloads.unique(prefix, ids, what: "pod sandbox", list: "kctr pods -q")
         async let statusCall = status(of: "pod sandbox", id: id, list: "kctr pods") { try await session.cri.podSandboxStatus(id: id, verbose: true) }
         async let containersCall = cri("listing the containers of \(id)") { try await session.cri.listContainers(podSandboxID: id) }
         let status = try await statusCall
-        let containers = try await containersCall
-        return .object([
+        let containers: JSONValue = .array(try await containersCall.sorted { $0.createdAt > $1.createdAt }.map {
+            .object(["id": .string($0.id), "name": .string($0.name), "state": .string($0.state),
+                     "attempt": .number(Double($0.attempt))])
+        })
+        let schema = try await cri("describing CRI's PodSandboxStatus") { try CRIMessage.podSandboxStatus.schema() }
+        let document = CRIDocument.status(CRIDocument.podSandboxStatus(status.status, schema), info: status.info)
+        return Inspected(summary: .object([
             "status": ProtoJSON.value(status.status),
             "info": .object(status.info.mapValues(JSONValue.parse)),
-            "containers": .array(containers.sorted { $0.createdAt > $1.createdAt }.map {
-                .object(["id": .string($0.id), "name": .string($0.name), "state": .string($0.state),
-                         "attempt": .number(Double($0.attempt))])
-            }),
-        ])
+            "containers": containers,
+        ]), document: CRIDocument.adding(["containers": containers], to: document))
     }
 
     /// `kctr inspect`: the container's status and the runtime's verbose info (parsed).
-    public func inspectContainer(_ prefix: String) async throws -> JSONValue {
+    public func inspectContainer(_ prefix: String) async throws -> Inspected {
         let ids = try await cri("listing containers") { try await session.cri.listContainers() }.map(\.id)
         let id = try Workloads.unique(prefix, ids, what: "container", list: "kctr ps -a -q")
         let status = try await status(of: "container", id: id, list: "kctr ps -a") { try await session.cri.containerStatus(id: id, verbose: true) }
-        return .object([
+        let schema = try await cri("describing CRI's ContainerStatus") { try CRIMessage.containerStatus.schema() }
+        return Inspected(summary: .object([
             "status": ProtoJSON.value(status.status),
             "info": .object(status.info.mapValues(JSONValue.parse)),
-        ])
+        ]), document: CRIDocument.status(CRIDocument.containerStatus(status.status, schema), info: status.info))
     }
 
     /// Test hook for the race between listing (resolving an ID prefix) and reading the status: with

@@ -21,7 +21,7 @@ public struct CRIAPI: Sendable {
             CRICondition(type: $0.string("type"), status: $0.bool("status"), reason: $0.string("reason"),
                          message: $0.string("message"))
         }
-        return CRIStatus(conditions: conditions, info: r.map("info"))
+        return CRIStatus(conditions: conditions, info: r.map("info"), reply: r)
     }
 
     /// The cgroup driver the runtime reports ("systemd", "cgroupfs"), or nil

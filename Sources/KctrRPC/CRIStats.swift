@@ -38,8 +38,11 @@ public struct ContainerStatsRecord: Sendable, Equatable {
     public var writableLayerMountpoint: String
     public var writableLayerUsedBytes: UInt64?
     public var writableLayerInodesUsed: UInt64?
+    /// The CRI `ContainerStats` message, whole.
+    public var proto: Proto
 
     public init(_ p: Proto) {
+        proto = p
         let attributes = p.message("attributes") ?? Proto()
         id = attributes.string("id")
         let metadata = attributes.message("metadata") ?? Proto()

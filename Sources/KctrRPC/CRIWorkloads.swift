@@ -85,8 +85,11 @@ public struct SandboxSummary: Sendable, Equatable {
     public var labels: [String: String]
     public var annotations: [String: String]
     public var runtimeHandler: String
+    /// The CRI `PodSandbox` message, whole.
+    public var proto: Proto
 
     init(_ p: Proto) {
+        proto = p
         id = p.string("id")
         let m = p.message("metadata") ?? Proto()
         name = m.string("name")
@@ -127,8 +130,11 @@ public struct ContainerSummary: Sendable, Equatable {
     public var createdAt: Int64
     public var labels: [String: String]
     public var annotations: [String: String]
+    /// The CRI `Container` message, whole.
+    public var proto: Proto
 
     init(_ p: Proto) {
+        proto = p
         id = p.string("id")
         podSandboxID = p.string("pod_sandbox_id")
         let m = p.message("metadata") ?? Proto()

@@ -156,6 +156,8 @@ public struct CRIStatus: Sendable, Equatable {
     public var conditions: [CRICondition]
     /// Verbose info: JSON documents by key ("config", "cniconfig", ...).
     public var info: [String: String]
+    /// The CRI `StatusResponse`, whole.
+    public var reply = Proto()
 }
 
 public struct CRIImage: Sendable, Equatable, Codable {

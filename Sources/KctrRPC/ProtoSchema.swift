@@ -20,6 +20,8 @@ public struct ProtoSchema: Sendable, CustomStringConvertible {
         public var repeated: Bool
         /// A `map<K, V>` field: repeated `{key, value}` entries.
         public var isMap: Bool
+        /// A 64-bit integer (protobuf's JSON writes these as strings).
+        public var is64: Bool
     }
 
     // @unchecked: the descriptor is protobuf-c's static, immutable generated data.
@@ -34,6 +36,11 @@ public struct ProtoSchema: Sendable, CustomStringConvertible {
     /// The request type of `method`.
     public static func request(of method: RPCMethod) throws(RPCError) -> ProtoSchema {
         ProtoSchema(try method.descriptors().input)
+    }
+
+    /// The reply type of `method`.
+    public static func reply(of method: RPCMethod) throws(RPCError) -> ProtoSchema {
+        ProtoSchema(try method.descriptors().output)
     }
 
     public var fields: [Field] {
@@ -95,6 +102,9 @@ public struct ProtoSchema: Sendable, CustomStringConvertible {
             isMap = sub.n_fields == 2 && String(cString: sub.name).hasSuffix("Entry")
                 && String(cString: sub.fields[0].name) == "key" && String(cString: sub.fields[1].name) == "value"
         }
-        return Field(name: name, jsonName: jsonName(name), kind: kind, repeated: f.label == PROTOBUF_C_LABEL_REPEATED, isMap: isMap)
+        let is64 = [PROTOBUF_C_TYPE_INT64, PROTOBUF_C_TYPE_SINT64, PROTOBUF_C_TYPE_SFIXED64,
+                    PROTOBUF_C_TYPE_UINT64, PROTOBUF_C_TYPE_FIXED64].contains(f.type)
+        return Field(name: name, jsonName: jsonName(name), kind: kind, repeated: f.label == PROTOBUF_C_LABEL_REPEATED,
+                     isMap: isMap, is64: is64)
     }
 }

@@ -153,10 +153,10 @@ final class ImageChangeTests: XCTestCase {
         // The full name still works, and a short form that names one image does too.
         let full = lab.kctr(["images", "inspect", Self.pause])
         XCTAssertExit(full, 0)
-        XCTAssertEqual((jsonObject(full.stdout) as? [[String: Any]])?.first?["name"] as? String, Self.pause)
+        XCTAssertEqual(kctrInspections(full.stdout)?.first?["name"] as? String, Self.pause)
         let unique = lab.kctr(["images", "inspect", "amb/pause:3.9"])
         XCTAssertExit(unique, 0)
-        XCTAssertEqual((jsonObject(unique.stdout) as? [[String: Any]])?.first?["name"] as? String, other)
+        XCTAssertEqual(kctrInspections(unique.stdout)?.first?["name"] as? String, other)
     }
 
     // MARK: inspect
@@ -167,7 +167,7 @@ final class ImageChangeTests: XCTestCase {
         let names = [Self.pause, Self.busybox, Self.multi]
         let r = lab.kctr(["images", "inspect"] + refs)
         XCTAssertExit(r, 0)
-        let items = try XCTUnwrap(jsonObject(r.stdout) as? [[String: Any]], r.stdout)
+        let items = try XCTUnwrap(kctrInspections(r.stdout), r.stdout)
         XCTAssertEqual(items.compactMap { $0["name"] as? String }, names)
         for (item, name) in zip(items, names) {
             let image = try lab.ctrImage(name, namespace: "k8s.io")
@@ -216,7 +216,10 @@ final class ImageChangeTests: XCTestCase {
         let image = try lab.ctrImage(Self.pause, namespace: "k8s.io")
         let yaml = lab.kctr(["images", "inspect", "-o", "yaml", Self.pause])
         XCTAssertExit(yaml, 0)
-        XCTAssertTrue(yaml.stdout.hasPrefix("- "), "not a YAML sequence: \(yaml.stdout)")
+        // crictl's document: one image, one mapping (CRI's status and info, kctr's inspection under kctr).
+        XCTAssertTrue(yaml.stdout.hasPrefix("info:"), "not crictl's mapping: \(yaml.stdout)")
+        XCTAssertTrue(yaml.stdout.contains("\nkctr:\n"), yaml.stdout)
+        XCTAssertTrue(yaml.stdout.contains("\nstatus:\n"), yaml.stdout)
         XCTAssertTrue(yaml.stdout.contains("name: \(Self.pause)"), yaml.stdout)
         XCTAssertTrue(yaml.stdout.contains("configDigest: \(image.config)"), yaml.stdout)
         XCTAssertTrue(yaml.stdout.contains("digest: \(image.digest)"), yaml.stdout)

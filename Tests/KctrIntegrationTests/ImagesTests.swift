@@ -140,14 +140,16 @@ final class ImagesTests: XCTestCase {
         let info = lab.kctr(["info", "-o", "json"])
         XCTAssertExit(info, 0)
         let i = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
-        let runtime = try XCTUnwrap(i["runtime"] as? [String: Any])
+        // crictl's document: the status and the verbose info at the top, kctr's summary under kctr.
+        XCTAssertNotNil(i["config"] as? [String: Any], info.stdout)
+        let runtime = try XCTUnwrap((i["kctr"] as? [String: Any])?["runtime"] as? [String: Any])
         XCTAssertEqual(runtime["snapshotter"] as? String, "overlayfs")
         XCTAssertEqual(runtime["sandboxImage"] as? String, "registry.k8s.io/pause:3.9")
         XCTAssertEqual(runtime["cniConfDir"] as? String, lab.base + "/net.d")
         let runtimes = try XCTUnwrap(runtime["runtimes"] as? [[String: Any]])
         XCTAssertEqual(runtimes.first?["name"] as? String, "runc")
         XCTAssertEqual(runtimes.first?["systemdCgroup"] as? Bool, false)
-        let conditions = try XCTUnwrap(i["conditions"] as? [[String: Any]])
+        let conditions = try XCTUnwrap((i["status"] as? [String: Any])?["conditions"] as? [[String: Any]])
         XCTAssertEqual(conditions.first { $0["type"] as? String == "RuntimeReady" }?["status"] as? Bool, true)
         // No CNI config in the lab: the reason is shown, as the kubelet would see it.
         let network = conditions.first { $0["type"] as? String == "NetworkReady" }

@@ -296,7 +296,7 @@ final class MultiPlatformTests: XCTestCase {
         XCTAssertExit(lab.kctr(["-n", ns, "import", fx.path]), 0)
         let r = lab.kctr(["-n", ns, "images", "inspect", "kctr/multi-arch:1.0"])
         XCTAssertExit(r, 0)
-        let items = try XCTUnwrap(jsonObject(r.stdout) as? [[String: Any]], r.stdout)
+        let items = try XCTUnwrap(kctrInspections(r.stdout), r.stdout)
         XCTAssertEqual(items.count, 1)
         let item = try XCTUnwrap(items.first)
         XCTAssertEqual(item["name"] as? String, Self.name)

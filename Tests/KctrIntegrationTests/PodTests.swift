@@ -36,6 +36,15 @@ final class PodTests: XCTestCase {
         try JSONSerialization.jsonObject(with: Data(r.stdout.utf8))
     }
 
+    /// crictl's list document (`{"containers": [...]}`, `{"items": [...]}`), each item with kctr's additions
+    /// (under `kctr`) merged in.
+    func listed(_ r: Run, _ key: String) throws -> [[String: Any]] {
+        let doc = try XCTUnwrap(try json(r) as? [String: Any], r.stdout)
+        return try XCTUnwrap(doc[key] as? [[String: Any]], r.stdout).map { item in
+            item.merging(item["kctr"] as? [String: Any] ?? [:]) { _, kctr in kctr }
+        }
+    }
+
     func testPodsListMatchesTheSandbox() throws {
         let lab = try Self.shared.get()
         let q = lab.kctr(["pods", "-q"])
@@ -44,11 +53,12 @@ final class PodTests: XCTestCase {
         // ctr sees the sandbox as a container of k8s.io.
         XCTAssertTrue(lab.ctr(["containers", "ls", "-q"]).lines.contains(Self.podID))
 
-        let rows = try XCTUnwrap(try json(lab.kctr(["pods", "-o", "json"])) as? [[String: Any]])
+        let rows = try listed(lab.kctr(["pods", "-o", "json"]), "items")
         let row = try XCTUnwrap(rows.first)
-        XCTAssertEqual(row["name"] as? String, "web-1")
-        XCTAssertEqual(row["namespace"] as? String, "shop")
-        XCTAssertEqual(row["state"] as? String, "Ready")
+        let metadata = try XCTUnwrap(row["metadata"] as? [String: Any])
+        XCTAssertEqual(metadata["name"] as? String, "web-1")
+        XCTAssertEqual(metadata["namespace"] as? String, "shop")
+        XCTAssertEqual(row["state"] as? String, "SANDBOX_READY")
         XCTAssertEqual(row["sandboxImage"] as? String, "registry.k8s.io/pause:3.9")
         // The same image ctr's container record names for the sandbox.
         let record = lab.ctr(["containers", "ls"]).lines.first { $0.hasPrefix(Self.podID) }
@@ -75,15 +85,14 @@ final class PodTests: XCTestCase {
 
     func testPsShowsTheContainerWithPodNameImageAndPid() throws {
         let lab = try Self.shared.get()
-        let rows = try XCTUnwrap(try json(lab.kctr(["ps", "-o", "json"])) as? [[String: Any]])
-        let row = try XCTUnwrap(rows.first { $0["name"] as? String == "app" })
+        let rows = try listed(lab.kctr(["ps", "-o", "json"]), "containers")
+        let row = try XCTUnwrap(rows.first { ($0["metadata"] as? [String: Any])?["name"] as? String == "app" })
         XCTAssertEqual(row["id"] as? String, Self.containerID)
-        XCTAssertEqual(row["name"] as? String, "app")
-        XCTAssertEqual(row["state"] as? String, "Running")
+        XCTAssertEqual(row["state"] as? String, "CONTAINER_RUNNING")
         XCTAssertEqual(row["image"] as? String, "docker.io/library/busybox:kctr-test")
         XCTAssertEqual(row["podName"] as? String, "web-1")
         XCTAssertEqual(row["podNamespace"] as? String, "shop")
-        XCTAssertEqual(row["podID"] as? String, Self.podID)
+        XCTAssertEqual(row["podSandboxId"] as? String, Self.podID)
         let pid = try XCTUnwrap(row["pid"] as? Int)
         // ctr's task list agrees on the PID.
         let task = lab.ctr(["tasks", "ls"]).lines.first { $0.hasPrefix(Self.containerID) }
@@ -106,9 +115,9 @@ final class PodTests: XCTestCase {
         // Let the printer containers finish, so that both views are read in a settled state.
         var rows: [[String: Any]] = []
         for _ in 0..<150 {
-            rows = (try? json(lab.kctr(["ps", "-a", "-o", "json"])) as? [[String: Any]]) ?? []
-            let printers = rows.filter { $0["name"] as? String == "printer" }
-            if printers.count == 2, printers.allSatisfy({ $0["state"] as? String == "Exited" }) { break }
+            rows = (try? listed(lab.kctr(["ps", "-a", "-o", "json"]), "containers")) ?? []
+            let printers = rows.filter { ($0["metadata"] as? [String: Any])?["name"] as? String == "printer" }
+            if printers.count == 2, printers.allSatisfy({ $0["state"] as? String == "CONTAINER_EXITED" }) { break }
             usleep(100_000)
         }
         var ctrTasks: [String: (pid: Int, status: String)] = [:]
@@ -209,22 +218,23 @@ final class PodTests: XCTestCase {
         for command in [["inspectp"], ["pods", "inspect"]] {
             let r = lab.kctr(command + [String(Self.podID.prefix(8))])
             XCTAssertExit(r, 0)
-            let items = try XCTUnwrap(try json(r) as? [[String: Any]])
-            let status = try XCTUnwrap(items.first?["status"] as? [String: Any])
+            // crictl's document: one ID, one object.
+            let item = try XCTUnwrap(try json(r) as? [String: Any])
+            let status = try XCTUnwrap(item["status"] as? [String: Any])
             XCTAssertEqual(status["id"] as? String, Self.podID)
-            let info = try XCTUnwrap((items.first?["info"] as? [String: Any])?["info"] as? [String: Any])
+            let info = try XCTUnwrap(item["info"] as? [String: Any])
             XCTAssertEqual(info["image"] as? String, "registry.k8s.io/pause:3.9")
             XCTAssertGreaterThan(info["pid"] as? Int ?? 0, 0)
-            let containers = try XCTUnwrap(items.first?["containers"] as? [[String: Any]])
+            let containers = try XCTUnwrap((item["kctr"] as? [String: Any])?["containers"] as? [[String: Any]])
             XCTAssertEqual(Set(containers.compactMap { $0["id"] as? String }), Set([Self.containerID, Self.printerID, Self.secondAttemptID]))
         }
         let c = lab.kctr(["inspect", String(Self.containerID.prefix(8))])
         XCTAssertExit(c, 0)
-        let items = try XCTUnwrap(try json(c) as? [[String: Any]])
-        let status = try XCTUnwrap(items.first?["status"] as? [String: Any])
+        let item = try XCTUnwrap(try json(c) as? [String: Any])
+        let status = try XCTUnwrap(item["status"] as? [String: Any])
         XCTAssertEqual(status["id"] as? String, Self.containerID)
         XCTAssertEqual(status["logPath"] as? String, lab.base + "/pod-logs/app/0.log")
-        let info = try XCTUnwrap((items.first?["info"] as? [String: Any])?["info"] as? [String: Any])
+        let info = try XCTUnwrap(item["info"] as? [String: Any])
         XCTAssertEqual(info["snapshotter"] as? String, "overlayfs")
         XCTAssertGreaterThan(info["pid"] as? Int ?? 0, 0)
         XCTAssertExit(lab.kctr(["inspect", "-o", "yaml", Self.containerID]), 0)
@@ -280,15 +290,15 @@ final class PodTests: XCTestCase {
         // Wait for the second attempt to exit with its code.
         var rows: [[String: Any]] = []
         for _ in 0..<100 {
-            rows = (try? json(lab.kctr(["ps", "-a", "--name", "^printer$", "-o", "json"])) as? [[String: Any]]) ?? []
-            if rows.first(where: { $0["id"] as? String == Self.secondAttemptID })?["state"] as? String == "Exited" { break }
+            rows = (try? listed(lab.kctr(["ps", "-a", "--name", "^printer$", "-o", "json"]), "containers")) ?? []
+            if rows.first(where: { $0["id"] as? String == Self.secondAttemptID })?["state"] as? String == "CONTAINER_EXITED" { break }
             usleep(100_000)
         }
         let second = try XCTUnwrap(rows.first { $0["id"] as? String == Self.secondAttemptID })
-        XCTAssertEqual(second["attempt"] as? Int, 1)
-        XCTAssertEqual(second["state"] as? String, "Exited")
-        let inspected = try XCTUnwrap(try json(lab.kctr(["inspect", Self.secondAttemptID])) as? [[String: Any]])
-        XCTAssertEqual((inspected.first?["status"] as? [String: Any])?["exitCode"] as? Int, 3)
+        XCTAssertEqual((second["metadata"] as? [String: Any])?["attempt"] as? Int, 1)
+        XCTAssertEqual(second["state"] as? String, "CONTAINER_EXITED")
+        let inspected = try XCTUnwrap(try json(lab.kctr(["inspect", Self.secondAttemptID])) as? [String: Any])
+        XCTAssertEqual((inspected["status"] as? [String: Any])?["exitCode"] as? Int, 3)
         XCTAssertEqual(lab.kctr(["logs", Self.secondAttemptID]).stdout, "second-attempt\n")
         let previous = lab.kctr(["logs", "--previous", Self.secondAttemptID], timeout: 30)
         XCTAssertExit(previous, 0)

@@ -29,23 +29,30 @@ final class StatsEventsTests: XCTestCase {
 
     // MARK: stats
 
+    func statsItems(_ r: Run) throws -> [[String: Any]] {
+        try XCTUnwrap((try json(r) as? [String: Any])?["stats"] as? [[String: Any]], r.stdout)
+    }
+
     func testStatsJSONListsTheContainerWithItsWorkingSet() throws {
         let lab = try Self.shared.get()
         let r = lab.kctr(["stats", "-o", "json"])
         XCTAssertExit(r, 0)
-        let rows = try XCTUnwrap(try json(r) as? [[String: Any]])
-        let row = try XCTUnwrap(rows.first { $0["id"] as? String == Self.containerID }, r.stdout)
-        XCTAssertEqual(row["name"] as? String, "app")
-        XCTAssertEqual(row["podID"] as? String, Self.podID)
-        XCTAssertEqual(row["podName"] as? String, "stats-1")
-        XCTAssertEqual(row["podNamespace"] as? String, "shop")
-        XCTAssertGreaterThan(row["memoryWorkingSetBytes"] as? Int ?? 0, 0, r.stdout)
-        XCTAssertNotNil(row["cpuPercent"] as? Double, r.stdout)
-        XCTAssertGreaterThanOrEqual(row["cpuPercent"] as? Double ?? -1, 0)
+        // crictl's document: {"stats": [ContainerStats]}, kctr's additions under kctr.
+        let rows = try statsItems(r)
+        let row = try XCTUnwrap(rows.first { ($0["attributes"] as? [String: Any])?["id"] as? String == Self.containerID }, r.stdout)
+        let attributes = try XCTUnwrap(row["attributes"] as? [String: Any])
+        XCTAssertEqual((attributes["metadata"] as? [String: Any])?["name"] as? String, "app")
+        let extras = try XCTUnwrap(row["kctr"] as? [String: Any])
+        XCTAssertEqual(extras["podName"] as? String, "stats-1")
+        XCTAssertEqual(extras["podNamespace"] as? String, "shop")
+        // protobuf's JSON: a uint64 is a string.
+        let workingSet = try XCTUnwrap(((row["memory"] as? [String: Any])?["workingSetBytes"] as? [String: Any])?["value"] as? String)
+        XCTAssertGreaterThan(Int(workingSet) ?? 0, 0, r.stdout)
+        XCTAssertGreaterThanOrEqual(extras["cpuPercent"] as? Double ?? -1, 0, r.stdout)
 
         let yaml = lab.kctr(["stats", "-o", "yaml"])
         XCTAssertExit(yaml, 0)
-        XCTAssertTrue(yaml.stdout.contains("memoryWorkingSetBytes:"), yaml.stdout)
+        XCTAssertTrue(yaml.stdout.contains("workingSetBytes:"), yaml.stdout)
     }
 
     func testStatsByPrefixShowsOnlyThatContainer() throws {
@@ -53,8 +60,7 @@ final class StatsEventsTests: XCTestCase {
         let prefix = String(Self.containerID.prefix(8))
         let r = lab.kctr(["stats", prefix, "-o", "json"])
         XCTAssertExit(r, 0)
-        let rows = try XCTUnwrap(try json(r) as? [[String: Any]])
-        XCTAssertEqual(rows.compactMap { $0["id"] as? String }, [Self.containerID])
+        XCTAssertEqual(try statsItems(r).compactMap { ($0["attributes"] as? [String: Any])?["id"] as? String }, [Self.containerID])
 
         let table = lab.kctr(["stats", prefix])
         XCTAssertExit(table, 0)
@@ -69,7 +75,7 @@ final class StatsEventsTests: XCTestCase {
         // By pod, too; the sandbox itself is not a CRI container.
         let byPod = lab.kctr(["stats", "--pod", String(Self.podID.prefix(8)), "-o", "json"])
         XCTAssertExit(byPod, 0)
-        XCTAssertEqual(try XCTUnwrap(try json(byPod) as? [[String: Any]]).compactMap { $0["id"] as? String }, [Self.containerID])
+        XCTAssertEqual(try statsItems(byPod).compactMap { ($0["attributes"] as? [String: Any])?["id"] as? String }, [Self.containerID])
     }
 
     func testStatsUnknownIDFails() throws {
