@@ -71,11 +71,14 @@ public struct ContainerExec: Sendable {
 
     /// The exec process's OCI spec: the container's own process (env, cwd, user, capabilities,
     /// rlimits, no_new_privileges, apparmor/selinux labels) with the command and terminal replaced.
-    static func processSpec(_ process: [String: JSONValue], command: [String], tty: Bool) throws -> [UInt8] {
+    static func processSpec(_ process: [String: JSONValue], command: [String], tty: Bool,
+                            size: (width: UInt32, height: UInt32)? = nil) throws -> [UInt8] {
         var p = process
         p["args"] = .array(command.map { .string($0) })
         p["terminal"] = .bool(tty)
-        p["consoleSize"] = nil
+        // The pty starts at the local terminal's size (a resize after start could come after the
+        // command has already asked for it).
+        p["consoleSize"] = size.map { .object(["width": .number(Double($0.width)), "height": .number(Double($0.height))]) }
         guard let text = try Render.document(JSONValue.object(p), as: .json) else { return [] }
         return Array(text.utf8)
     }
@@ -86,7 +89,8 @@ public struct ContainerExec: Sendable {
             throw KctrError.usage("-t needs a terminal on standard input", hint: "drop -t (keep -i to pass input), or run kctr from a terminal")
         }
         let target = try await target(prefix)
-        let spec = try Self.processSpec(target.process, command: options.command, tty: options.tty)
+        let spec = try Self.processSpec(target.process, command: options.command, tty: options.tty,
+                                        size: options.tty ? RawTerminal.size().map { (width: $0.0, height: $0.1) } : nil)
         let execID = "kctr-exec-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         let api = session.containerd.namespaced(Workloads.criNamespace)
         let fifos = try ExecFIFOs(execID: execID, stdin: options.stdin, stderr: !options.tty)

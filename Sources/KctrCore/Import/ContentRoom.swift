@@ -13,9 +13,15 @@ struct ContentRoom: Sendable {
     /// When the root is not known (or not visible from where kctr runs), no check is made.
     static let unknown = ContentRoom(root: nil, free: { _ in nil })
 
+    /// Free bytes of the filesystem holding `path`, or of its nearest existing parent (containerd
+    /// creates the content directory only when it first writes, e.g. 1.7 on a new root).
     static func statvfsFree(_ path: String) -> Int64? {
+        var candidate = path
         var s = statvfs()
-        guard statvfs(path, &s) == 0 else { return nil }
+        while statvfs(candidate, &s) != 0 {
+            guard errno == ENOENT, let slash = candidate.lastIndex(of: "/"), slash != candidate.startIndex else { return nil }
+            candidate = String(candidate[..<slash])
+        }
         let (bytes, overflow) = Int64(clamping: s.f_bavail).multipliedReportingOverflow(by: Int64(clamping: s.f_frsize))
         return overflow ? Int64.max : bytes
     }
