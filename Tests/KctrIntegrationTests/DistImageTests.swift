@@ -39,6 +39,20 @@ final class DistImageTests: XCTestCase {
         return out
     }
 
+    /// One image for the tests that only read it (gzip of 66 MiB takes a while), kept until the class ends.
+    nonisolated(unsafe) static var built: String?
+    static let builtDir = FileManager.default.temporaryDirectory.appendingPathComponent("kctr-image-\(UUID().uuidString.prefix(8))").path
+    override class func tearDown() { try? FileManager.default.removeItem(atPath: builtDir) }
+
+    func sharedImage() throws -> String {
+        if let built = Self.built { return built }
+        try FileManager.default.createDirectory(atPath: Self.builtDir, withIntermediateDirectories: true)
+        let made = try makeImage("kctr-image.tar")
+        try FileManager.default.moveItem(atPath: made, toPath: Self.builtDir + "/kctr-image.tar")
+        Self.built = Self.builtDir + "/kctr-image.tar"
+        return Self.builtDir + "/kctr-image.tar"
+    }
+
     struct Unpacked {
         var dir: String
         var index: [String: Any]
@@ -72,7 +86,7 @@ final class DistImageTests: XCTestCase {
     func testOneLayerHoldingDistKctr() throws {
         let bin = try Self.distKctr()
         let (version, commit) = try Self.versionAndCommit(bin)
-        let image = try unpack(try makeImage("kctr-image.tar"))
+        let image = try unpack(try sharedImage())
 
         let entry = try XCTUnwrap((image.index["manifests"] as? [[String: Any]])?.first)
         let annotations = try XCTUnwrap(entry["annotations"] as? [String: String])
@@ -108,7 +122,7 @@ final class DistImageTests: XCTestCase {
     /// The same dist/kctr gives the same archive, byte for byte (so the same digest): fixed times,
     /// sorted entries, a gzip header without name or time.
     func testReproducible() throws {
-        let a = try makeImage("a.tar"), b = try makeImage("b.tar")
+        let a = try sharedImage(), b = try makeImage("b.tar")
         XCTAssertTrue(FileManager.default.contentsEqual(atPath: a, andPath: b), "two runs of scripts/image differ")
         let listing = runProcess(["/usr/bin/tar", "--full-time", "-tvf", a])
         XCTAssertExit(listing, 0)
@@ -130,7 +144,7 @@ final class DistImageTests: XCTestCase {
     func testSkopeoPushesItToARegistry() throws {
         let bin = try Self.distKctr()
         let (version, commit) = try Self.versionAndCommit(bin)
-        let archive = try makeImage("kctr-image.tar")
+        let archive = try sharedImage()
         let digest = try unpack(archive).manifestDigest
         let inspect = runProcess(["/usr/bin/skopeo", "inspect", "oci-archive:" + archive])
         XCTAssertExit(inspect, 0)

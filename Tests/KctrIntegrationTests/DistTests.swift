@@ -146,6 +146,9 @@ final class DistTests: XCTestCase {
             let r = runProcess(["/usr/bin/strace", "-f", "-qq", "-o", log, "-e", "trace=open,openat,stat,newfstatat,statx,access"] + argv,
                                timeout: 120)
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            // Traced at all: every program opens something; kctr's Swift runtime reads /proc/self/maps.
+            XCTAssertTrue(text.contains("open"), "strace recorded nothing for \(argv): \(r.stderr)")
+            if argv.first != "/usr/bin/id" { XCTAssertTrue(text.contains("\"/proc/self/maps\""), "\(argv)") }
             return (r, lookups.filter { text.contains("\"" + $0) || ($0 == "libnss_" && text.contains($0)) })
         }
         // The control: id(1) looks its user up, and strace sees it.

@@ -109,9 +109,12 @@ final class FleetPodTests: XCTestCase {
             return path
         }
 
-        /// Every container path in `text` -> its host path.
+        /// Every container path in `text` -> its host path; what is left under `--root` (e.g. /host) is
+        /// the host's own path (kctr reads ROOT/proc, ROOT/sys, ROOT/var/lib/kube-proxy... there).
         func hostText(_ text: String) -> String {
-            mounts.reduce(text) { $0.replacingOccurrences(of: $1.0, with: $1.1) }
+            let mapped = mounts.reduce(text) { $0.replacingOccurrences(of: $1.0, with: $1.1) }
+            guard let i = command.firstIndex(of: "--root"), i + 1 < command.count else { return mapped }
+            return mapped.replacingOccurrences(of: command[i + 1] + "/", with: "/")
         }
     }
 
