@@ -64,6 +64,7 @@ final class DistTests: XCTestCase {
         try FileManager.default.copyItem(atPath: bin, toPath: root + "/kctr")
         FileManager.default.createFile(atPath: root + "/containerd.sock", contents: nil)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root).sorted(), ["containerd.sock", "kctr", "proc"])
+        defer { _ = lab.ctr(["images", "rm", "docker.io/library/busybox:kctr-test"], namespace: "empty-root") }
 
         let r = inNamespace(root: root, socket: lab.socket, "exec chroot \(root) /kctr --address /containerd.sock version\n")
         XCTAssertExit(r, 0)
@@ -77,6 +78,18 @@ final class DistTests: XCTestCase {
                                  "exec chroot \(root) /kctr --address /containerd.sock verify-runtime --check daemon\n")
         XCTAssertExit(verify, 0)
         XCTAssertTrue(verify.stdout.contains("4 passed, 0 warnings, 0 failed"), verify.stdout + verify.stderr)
+        // import and export: libarchive (tar, gzip) and its iconv with no gconv files, writing with no /tmp.
+        try FileManager.default.copyItem(atPath: try TestImages.path("busybox.oci.tar"), toPath: root + "/busybox.oci.tar")
+        let transfer = inNamespace(root: root, socket: lab.socket, """
+            chroot \(root) /kctr --address /containerd.sock -n empty-root import /busybox.oci.tar || exit 1
+            exec chroot \(root) /kctr --address /containerd.sock -n empty-root export /out.tar docker.io/library/busybox:kctr-test
+
+            """)
+        XCTAssertExit(transfer, 0)
+        XCTAssertTrue(transfer.stderr.contains("exported 1 image(s), 3 blob(s)"), transfer.stderr)
+        let listing = runProcess(["/usr/bin/tar", "-tf", root + "/out.tar"])
+        XCTAssertExit(listing, 0)
+        XCTAssertTrue(listing.lines.contains("index.json"), listing.stdout)
 
         // The control: the debug build, dynamically linked, cannot start there (no loader).
         try FileManager.default.copyItem(atPath: Paths.kctr, toPath: root + "/kctr-debug")
@@ -126,9 +139,10 @@ final class DistTests: XCTestCase {
         XCTAssertTrue((check["found"] as? String ?? "").contains("(runc version "), "\(check)")
     }
 
-    /// Static glibc cannot load NSS modules (users and hosts from systemd, sssd, LDAP...), so kctr must
-    /// look up no user, group or host name. Each command below runs under strace (kctr and what it
-    /// starts), which must show none of the files a lookup reads.
+    /// Static glibc cannot load NSS modules (users and hosts from systemd, sssd, LDAP...) or gconv modules
+    /// (iconv beyond its built-in UTF-8, ASCII and UCS charsets), so kctr must look up no user, group or
+    /// host name and convert nothing to other charsets. Each command below runs under strace (kctr and
+    /// what it starts), which must show none of the files a lookup reads and no gconv module loaded.
     func testNoNameServiceLookups() throws {
         let bin = try distBinary()
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else {
@@ -149,7 +163,9 @@ final class DistTests: XCTestCase {
             // Traced at all: every program opens something; kctr's Swift runtime reads /proc/self/maps.
             XCTAssertTrue(text.contains("open"), "strace recorded nothing for \(argv): \(r.stderr)")
             if argv.first != "/usr/bin/id" { XCTAssertTrue(text.contains("\"/proc/self/maps\""), "\(argv)") }
-            return (r, lookups.filter { text.contains("\"" + $0) || ($0 == "libnss_" && text.contains($0)) })
+            var seen = lookups.filter { text.contains("\"" + $0) || ($0 == "libnss_" && text.contains($0)) }
+            if text.range(of: #"/gconv/[^"/]+\.so""#, options: .regularExpression) != nil { seen.append("a gconv module") }
+            return (r, seen)
         }
         // The control: id(1) looks its user up, and strace sees it.
         let (control, seen) = traced(["/usr/bin/id", "-un"])
