@@ -26,7 +26,7 @@ extension VerifyRuntime {
     /// Reads every report (going on past the ones that cannot be read, each reported on stderr), prints
     /// the table, exits 1 when a node fails a check (with --strict, or warns) or a report was not read.
     func runSummarize() throws {
-        let (summary, problems) = FleetSummary.load(reports, stdin: FleetSummary.standardInput)
+        let (summary, problems) = FleetSummary.load(reports) { () throws(KctrError) -> String in try FleetSummary.standardInput() }
         for p in problems { Console.err("kctr: \(p)\n") }
         guard !summary.nodes.isEmpty else {
             throw KctrError("no report read from \(reports.joined(separator: ", "))",

@@ -7,11 +7,7 @@ import XCTest
 /// node-b.json and node-c.json are copies with statuses edited (node-c's `node` removed);
 /// kubectl-logs-prefix.txt is what `kubectl logs --prefix` prints for three such pods.
 final class FleetSummaryTests: XCTestCase {
-    static func fixture(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        let url = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/fleet/\(name)", withExtension: nil),
-                                "fixture fleet/\(name) is not in the test bundle", file: file, line: line)
-        return url.path
-    }
+    static func fixture(_ name: String) throws -> String { try ConfigChecksTests.fixture("fleet/\(name)") }
 
     private func noStdin() throws(KctrError) -> String { throw KctrError("stdin read in a test") }
 
@@ -101,6 +97,36 @@ final class FleetSummaryTests: XCTestCase {
         XCTAssertEqual(problems, [])
         XCTAssertEqual(summary.nodes.map(\.node), ["stdin"])
         XCTAssertEqual(summary.nodes.first?.status("kernel.swap"), .warn)
+    }
+
+    /// stdin that cannot be read, is too long, or is not text: each says so.
+    func testStdinErrors() throws {
+        func failure(_ body: () throws(KctrError) -> String) -> String {
+            do { _ = try body(); return "no error" } catch { return error.description }
+        }
+        let dir = open("/", O_RDONLY | O_DIRECTORY)
+        XCTAssertGreaterThanOrEqual(dir, 0)
+        defer { close(dir) }
+        XCTAssertEqual(failure { () throws(KctrError) -> String in try FleetSummary.standardInput(fd: dir) },
+                       "cannot read the reports from stdin: Is a directory (hint: pipe the reports in, or give their files)")
+        func pipe(_ bytes: [UInt8]) -> Int32 {
+            var fds: [Int32] = [-1, -1]
+            XCTAssertEqual(Glibc.pipe(&fds), 0)
+            XCTAssertEqual(write(fds[1], bytes, bytes.count), bytes.count)
+            close(fds[1])
+            return fds[0]
+        }
+        let long = pipe(Array(repeating: UInt8(ascii: "x"), count: 2048))
+        defer { close(long) }
+        XCTAssertEqual(failure { () throws(KctrError) -> String in try FleetSummary.standardInput(fd: long, limit: 1024) },
+                       "the reports on stdin are more than 1.0 KiB (hint: give the reports as files, a few nodes each)")
+        let binary = pipe([0x7b, 0xff, 0xfe, 0x7d])
+        defer { close(binary) }
+        XCTAssertEqual(failure { () throws(KctrError) -> String in try FleetSummary.standardInput(fd: binary) },
+                       "the reports on stdin are not UTF-8 text (hint: give the output of `kctr verify-runtime -o json` or `kubectl logs --prefix`)")
+        let fine = pipe(Array("{}\n".utf8))
+        defer { close(fine) }
+        XCTAssertEqual(failure { () throws(KctrError) -> String in try FleetSummary.standardInput(fd: fine) }, "no error")
     }
 
     /// Braces inside JSON strings do not end an object; text between objects is skipped; a JSON

@@ -139,6 +139,19 @@ final class DistImageTests: XCTestCase {
         XCTAssertEqual(Array(header[4..<8]), [0, 0, 0, 0])
     }
 
+    /// scripts/image refuses what is not a built kctr, saying what to do.
+    func testRefusesAMissingOrForeignBinary() {
+        let image = Paths.root + "/scripts/image"
+        let missing = runProcess(["/usr/bin/python3", image, "--binary", scratch + "/kctr", "--out", scratch + "/x.tar"])
+        XCTAssertExit(missing, 1)
+        XCTAssertEqual(missing.stderr, "image: \(scratch)/kctr is missing: run `make dist` first\n")
+        let foreign = runProcess(["/usr/bin/python3", image, "--binary", "/bin/true", "--out", scratch + "/x.tar"])
+        XCTAssertExit(foreign, 1)
+        XCTAssertTrue(foreign.stderr.hasPrefix("image: /bin/true --version printed 'true (GNU coreutils)"), foreign.stderr)
+        XCTAssertTrue(foreign.stderr.hasSuffix(", not `VERSION (commit REV)`\n"), foreign.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/x.tar"))
+    }
+
     /// skopeo, an independent OCI implementation, reads the archive and pushes it to a registry
     /// (Debian's docker-registry on 127.0.0.1), where the manifest keeps its digest.
     func testSkopeoPushesItToARegistry() throws {

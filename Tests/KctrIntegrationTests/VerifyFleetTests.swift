@@ -42,6 +42,11 @@ final class VerifyFleetTests: XCTestCase {
         XCTAssertEqual(r.stderr, "kctr: cannot read report \(f)/missing.json: no such file (hint: check the path; give - to read the reports from stdin)\n")
         XCTAssertEqual(r.lines.dropFirst().first?.hasPrefix("node-a"), true, r.stdout)
 
+        let directory = runProcess(["/bin/sh", "-c", "exec \"$0\" verify-runtime --summarize - < /", Paths.kctr])
+        XCTAssertExit(directory, 1)
+        XCTAssertTrue(directory.stderr.hasPrefix("kctr: cannot read the reports from stdin: Is a directory (hint: pipe the reports in, or give their files)\n"),
+                      directory.stderr)
+
         let none = summarize(["-"], stdin: "kctr: cannot reach containerd\n")
         XCTAssertExit(none, 1)
         XCTAssertEqual(none.stdout, "")

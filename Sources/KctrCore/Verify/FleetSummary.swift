@@ -65,21 +65,13 @@ public struct FleetSummary: Sendable, Equatable {
         return (FleetSummary(nodes: all), problems)
     }
 
-    /// stdin to its end, at most `inputLimit` bytes.
-    public static func standardInput() throws(KctrError) -> String {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-            if n == 0 { break }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw KctrError("cannot read the reports from stdin: \(String(cString: strerror(errno)))", hint: "pipe the reports in, or give their files")
-            }
-            bytes += chunk[0..<n]
-            guard bytes.count <= inputLimit else {
-                throw KctrError("the reports on stdin are more than \(Render.size(Int64(inputLimit)))", hint: "give the reports as files, a few nodes each")
-            }
+    /// stdin (`fd`) to its end, at most `limit` bytes.
+    public static func standardInput(fd: Int32 = 0, limit: Int = inputLimit) throws(KctrError) -> String {
+        guard let bytes = SmallFile.readToEnd(fd, limit: limit, chunk: 1 << 16) else {
+            throw KctrError("cannot read the reports from stdin: \(String(cString: strerror(errno)))", hint: "pipe the reports in, or give their files")
+        }
+        guard bytes.count <= limit else {
+            throw KctrError("the reports on stdin are more than \(Render.size(Int64(limit)))", hint: "give the reports as files, a few nodes each")
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw KctrError("the reports on stdin are not UTF-8 text", hint: "give the output of `kctr verify-runtime -o json` or `kubectl logs --prefix`")
