@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PREFIX ?= /usr/local
 
-.PHONY: build release dist install test unit integration generate check-generated bench clean fuzz fuzz-smoke sanitize sanitize-address sanitize-thread
+.PHONY: build release dist image install test unit integration generate check-generated bench clean fuzz fuzz-smoke sanitize sanitize-address sanitize-thread
 
 build:
 	$(SWIFT) build
@@ -12,11 +12,18 @@ build:
 release:
 	$(SWIFT) build -c release -Xswiftc -static-stdlib
 
-# One file to copy onto a node: the release objects relinked with every
-# library but glibc static, stripped, naming its commit; bash/zsh/fish
-# completions and the man page next to it (scripts/dist).
+# One file to copy onto a node: the release objects relinked fully static
+# (glibc included: no loader, no shared library), stripped, naming its
+# commit; bash/zsh/fish completions and the man page next to it (scripts/dist).
 dist: release
 	python3 scripts/dist
+
+# dist/kctr-image.tar: an OCI image archive with dist/kctr as its only file,
+# reproducible (same commit, same digest), written without a container engine
+# (scripts/image). IMAGE_NAME names it (default kctr, i.e. docker.io/library/kctr:VERSION).
+IMAGE_NAME ?= kctr
+image: dist
+	python3 scripts/image --name $(IMAGE_NAME)
 
 # Installs what `make dist` built (building it first when missing). DESTDIR is honoured.
 BASHCOMPDIR ?= /usr/share/bash-completion/completions

@@ -8,7 +8,9 @@ import PackageDescription
 //     -> KctrCommands (swift-argument-parser commands, one file each)
 //     -> kctr (main)
 // Beside KctrRPC, KctrArchive (libarchive) and KctrYAML (libyaml's event parser, the CYaml of Yams)
-// each own one C library for KctrCore.
+// each own one C library for KctrCore. CProcess is three one-line libc wrappers (pipe2 and two
+// posix_spawn file actions that need _GNU_SOURCE) that KctrCore's HostProbes calls directly: no
+// handle, no lifetime, nothing for a Swift owner to wrap, and nothing to do with RPC.
 let package = Package(
     name: "kctr",
     platforms: [.macOS(.v13)],
@@ -47,10 +49,12 @@ let package = Package(
                 "KctrRPC",
                 "KctrArchive",
                 "KctrYAML",
+                "CProcess",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(name: "CProcess"),
         .target(
             name: "KctrCommands",
             dependencies: ["KctrCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -68,7 +72,8 @@ let package = Package(
         .testTarget(name: "KctrRPCTests", dependencies: ["KctrRPC"]),
         .testTarget(name: "KctrRPCLiveTests", dependencies: ["KctrRPC"]),
         .testTarget(name: "KctrCoreTests", dependencies: ["KctrCore", "KctrCommands"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "KctrIntegrationTests", dependencies: ["kctr", "KctrRPC"]),
+        // Yams: the pod tests read the DaemonSet and Job manifests (scripts/deploy) to build their CRI configs.
+        .testTarget(name: "KctrIntegrationTests", dependencies: ["kctr", "KctrRPC", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "KctrFuzzTests", dependencies: ["KctrFuzz", "KctrRPC"], exclude: ["Corpus"]),
     ],
     cLanguageStandard: .c11

@@ -11,6 +11,9 @@ struct VerifyRuntime: AsyncParsableCommand {
         and the fix. Groups: \(VerifyGroup.allCases.map(\.rawValue).joined(separator: ", ")).
         Always checks the k8s.io namespace (the kubelet's). Exit: 0 when nothing fails (with --strict, nothing
         warns either), 1 otherwise, 64 on usage errors.
+        With --summarize, reads many nodes' JSON reports instead (files, - for stdin, or `kubectl logs --prefix`
+        output) and prints one table, node by check, the checks that fail or warn somewhere first; exit 1 when a
+        node fails a check (with --strict, or warns) or a report cannot be read.
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -33,7 +36,24 @@ struct VerifyRuntime: AsyncParsableCommand {
     @Option(name: [.short, .long], help: "Output format: table, json or yaml.")
     var output: OutputFormatArgument = .table
 
+    @Option(help: "This node's name, recorded in the report (a DaemonSet passes spec.nodeName); --summarize shows it.")
+    var node: String?
+
+    @Flag(help: "After the report, keep running until SIGTERM, then exit with the report's code (a DaemonSet's pod stays up).")
+    var keepRunning = false
+
+    @Flag(help: "Read the JSON reports given as arguments and print one table, node by check.")
+    var summarize = false
+
+    @Argument(help: "With --summarize: report files, or - for stdin.")
+    var reports: [String] = []
+
+    func validate() throws {
+        try validateSummarize()
+    }
+
     func run() async throws {
+        if summarize { return try runSummarize() }
         var paths = VerifyPaths()
         paths.containerdConfig = containerdConfig
         paths.kubeletConfig = kubeletConfig
@@ -69,7 +89,8 @@ struct VerifyRuntime: AsyncParsableCommand {
             return try Session(config: config!, log: { Console.err("kctr: debug: \($0)\n") })
         }
 
-        let report = await runner.run(only: only)
+        var report = await runner.run(only: only)
+        report.node = node
         let unknown = only.filter { name in !groups.contains(name) && !report.checks.contains { $0.id == name } }
         if !unknown.isEmpty {
             let all = only == [] ? report : await runner.run(only: [])
@@ -84,6 +105,7 @@ struct VerifyRuntime: AsyncParsableCommand {
             Console.out(Self.table(report, symbols: Self.terminalIsUTF8()))
         }
         let code = report.exitCode(strict: strict)
+        if keepRunning { await Self.waitForTermination(code) }
         if code != 0 { Foundation.exit(code) }
     }
 

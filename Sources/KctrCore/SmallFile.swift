@@ -28,8 +28,21 @@ public enum SmallFile {
                             hint: "check what was written there: ls -l \(path)")
         }
         // To the end, even if the file grew since fstat, but never past the limit.
+        guard let bytes = readToEnd(fd, limit: limit, chunk: min(Int(st.st_size), limit) + 1) else { throw failure(path, errno) }
+        guard bytes.count <= limit else {
+            throw KctrError("\(path) grew past \(Render.size(Int64(limit))) while it was read", hint: "check what writes to \(path)")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw KctrError("\(path) is not UTF-8 text", hint: "check what was written there: file \(path)")
+        }
+        return text
+    }
+
+    /// `fd` read to its end, or to `limit` + 1 bytes (more than `limit`: the caller refuses it), in reads
+    /// of at most `chunk` bytes; nil, with errno set, when a read fails.
+    static func readToEnd(_ fd: Int32, limit: Int, chunk size: Int) -> [UInt8]? {
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: min(Int(st.st_size), limit) + 1)
+        var chunk = [UInt8](repeating: 0, count: max(size, 1))
         while bytes.count <= limit {
             let want = min(chunk.count, limit + 1 - bytes.count)
             let n = chunk.withUnsafeMutableBytes { buf -> Int in
@@ -38,18 +51,12 @@ public enum SmallFile {
             }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw failure(path, errno)
+                return nil
             }
             if n == 0 { break }
             bytes += chunk[0..<n]
         }
-        guard bytes.count <= limit else {
-            throw KctrError("\(path) grew past \(Render.size(Int64(limit))) while it was read", hint: "check what writes to \(path)")
-        }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw KctrError("\(path) is not UTF-8 text", hint: "check what was written there: file \(path)")
-        }
-        return text
+        return bytes
     }
 
     private static func failure(_ path: String, _ e: Int32) -> KctrError {

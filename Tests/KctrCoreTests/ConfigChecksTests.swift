@@ -5,8 +5,13 @@ import KctrRPC
 
 final class ConfigChecksTests: XCTestCase {
     static func fixtureDir(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        let url = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/verify/\(name)", withExtension: nil),
-                                "fixture verify/\(name) is not in the test bundle", file: file, line: line)
+        try fixture("verify/\(name)", file: file, line: line)
+    }
+
+    /// A file or directory under Fixtures/ in the test bundle.
+    static func fixture(_ relative: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/\(relative)", withExtension: nil),
+                                "fixture \(relative) is not in the test bundle", file: file, line: line)
         return url.path
     }
 

@@ -1,9 +1,10 @@
 import Foundation
 import XCTest
 
-/// `make dist`'s one file: only glibc dynamic, runs where neither Swift nor gRPC is installed,
-/// names its commit, and ships completions and a man page that `make install` puts in place.
-/// Skipped when dist/kctr has not been built (`.ci/run` builds it before `make test`).
+/// `make dist`'s one file: fully static (no loader, no shared library, glibc linked in), runs in an
+/// empty root and in an old distribution's root, names its commit, and ships completions and a man
+/// page that `make install` puts in place. Skipped when dist/kctr has not been built (`.ci/run` builds
+/// it before `make test`).
 final class DistTests: XCTestCase {
     static let shared = SharedLab()
     override class func tearDown() { shared.stop() }
@@ -18,80 +19,173 @@ final class DistTests: XCTestCase {
         return bin
     }
 
-    /// The shared libraries of Debian's libc6 package (glibc) and of what libc6 itself depends on
-    /// (libgcc-s1: glibc loads libgcc_s.so.1 to unwind at pthread_exit), i.e. what the most minimal
-    /// Debian root (debootstrap --variant=minbase) has.
-    func glibcFiles() throws -> [String] {
-        let r = runProcess(["/usr/bin/dpkg", "-L", "libc6", "libgcc-s1"])
-        XCTAssertExit(r, 0)
-        let files = r.lines.filter { $0.range(of: #"^/(usr/)?lib(64|/[a-z0-9_]+-linux-gnu)/[^/]+\.so(\.[0-9.]+)?$"#, options: .regularExpression) != nil }
-        guard !files.isEmpty else { throw SetupError("dpkg -L libc6 lists no libraries") }
-        return files
-    }
-
-    func testLddListsOnlyGlibc() throws {
+    /// No program interpreter, no NEEDED library: ldd has nothing to list. (A static PIE: ldd says
+    /// "statically linked"; for a static non-PIE it says "not a dynamic executable".)
+    func testFullyStatic() throws {
         let bin = try distBinary()
-        let glibc = Set(try glibcFiles().map { URL(fileURLWithPath: $0).lastPathComponent })
         let r = runProcess(["/usr/bin/ldd", bin])
-        XCTAssertExit(r, 0)
-        let names = r.lines.compactMap { $0.split(separator: " ").first.map { URL(fileURLWithPath: String($0).trimmingCharacters(in: .whitespaces)).lastPathComponent } }
-        XCTAssertTrue(names.contains("libc.so.6"), r.stdout)
-        let foreign = names.filter { $0 != "linux-vdso.so.1" && !glibc.contains($0) }
-        XCTAssertEqual(foreign, [], "dist/kctr needs libraries other than glibc's:\n\(r.stdout)")
+        XCTAssertEqual(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "statically linked", r.stdout + r.stderr)
+        let segments = runProcess(["/usr/bin/readelf", "-l", "-W", bin])
+        XCTAssertExit(segments, 0)
+        XCTAssertFalse(segments.stdout.contains("INTERP"), "dist/kctr names a loader:\n\(segments.stdout)")
+        let dynamic = runProcess(["/usr/bin/readelf", "-d", "-W", bin])
+        XCTAssertExit(dynamic, 0)
+        XCTAssertFalse(dynamic.stdout.contains("(NEEDED)"), "dist/kctr needs shared libraries:\n\(dynamic.stdout)")
         // Stripped: no symbol table left.
         let sections = runProcess(["/usr/bin/readelf", "-S", "-W", bin])
         XCTAssertExit(sections, 0)
         XCTAssertFalse(sections.stdout.contains(" .symtab "), "dist/kctr is not stripped")
         XCTAssertFalse(sections.stdout.contains(" .debug_info "), "dist/kctr carries debug info")
+        // The control: the debug build has a loader and libraries.
+        XCTAssertTrue(runProcess(["/usr/bin/readelf", "-d", "-W", Paths.kctr]).stdout.contains("(NEEDED)"))
     }
 
-    /// Runs `inner` (a sh script) in a mount namespace where /opt/swift is empty and the library
-    /// directory holds glibc's files only (libc6 and libgcc-s1, see glibcFiles): no Swift runtime, gRPC, abseil, protobuf-c, libarchive,
-    /// libstdc++ or anything else. The last mount replaces the library directory, so `inner` may use
-    /// only shell builtins and `exec`.
-    func hidden(_ inner: String) throws -> Run {
-        let stage = FileManager.default.temporaryDirectory.appendingPathComponent("kctr-glibc-\(UUID().uuidString.prefix(8))").path
-        defer { try? FileManager.default.removeItem(atPath: stage) }
-        let libdir = "/usr/lib/x86_64-linux-gnu"
-        guard FileManager.default.fileExists(atPath: libdir + "/libc.so.6") else {
-            throw XCTSkip("\(libdir)/libc.so.6 not found: the namespace test knows Debian's x86_64 layout only")
-        }
-        let glibc = try glibcFiles().filter { $0.hasPrefix(libdir + "/") || $0.hasPrefix("/lib/x86_64-linux-gnu/") }
-        try FileManager.default.createDirectory(atPath: stage, withIntermediateDirectories: true)
-        let copy = runProcess(["/bin/cp", "-L"] + glibc + [stage])
-        XCTAssertExit(copy, 0)
-        var script = "set -e\n"
-        if FileManager.default.fileExists(atPath: "/opt/swift") { script += "mount -t tmpfs none /opt/swift\n" }
-        script += "mount --bind \(stage) \(libdir)\n"
-        script += "set +e\n" + inner
-        return runProcess(["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script], timeout: 60)
+    /// Runs `script` (sh) in a private mount namespace; `root` gets the lab's socket bind-mounted at
+    /// ROOT/containerd.sock and procfs at ROOT/proc (the Swift runtime reads /proc/self/maps to find
+    /// argv and /proc/self/exe for its own path: every container and every host has /proc).
+    func inNamespace(root: String, socket: String, _ script: String) -> Run {
+        let prepare = """
+        set -e
+        mount --bind \(socket) \(root)/containerd.sock
+        mount -t proc proc \(root)/proc
+        set +e
+
+        """
+        return runProcess(["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", prepare + script], timeout: 120)
     }
 
-    func testRunsWhereNeitherSwiftNorGRPCIsInstalled() throws {
+    /// A root holding dist/kctr, the socket and /proc, nothing else: no libc, no loader, no /etc, no /dev.
+    func testRunsInAnEmptyRoot() throws {
         let bin = try distBinary()
         let lab = try Self.shared.get()
-        let probe = """
-        [ -e \(lab.socket) ] || { echo "no socket" >&2; exit 91; }
-        [ -e /opt/swift/usr/bin/swift ] && { echo "swift still visible" >&2; exit 92; }
-        [ -e /usr/lib/x86_64-linux-gnu/libgrpc_unsecure.so.29 ] && { echo "gRPC still visible" >&2; exit 93; }
-        [ -e /usr/lib/x86_64-linux-gnu/libstdc++.so.6 ] && { echo "libstdc++ still visible" >&2; exit 94; }
-        """
-        let r = try hidden(probe + "\nexec \(bin) --address \(lab.socket) version\n")
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kctr-empty-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/proc", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: bin, toPath: root + "/kctr")
+        FileManager.default.createFile(atPath: root + "/containerd.sock", contents: nil)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root).sorted(), ["containerd.sock", "kctr", "proc"])
+        defer { _ = lab.ctr(["images", "rm", "docker.io/library/busybox:kctr-test"], namespace: "empty-root") }
+
+        let r = inNamespace(root: root, socket: lab.socket, "exec chroot \(root) /kctr --address /containerd.sock version\n")
         XCTAssertExit(r, 0)
         XCTAssertTrue(r.stdout.contains("containerd:\n  Version:             1."), r.stdout + r.stderr)
         XCTAssertTrue(r.stdout.contains("RuntimeName:         containerd"), r.stdout)
-        // info decodes the CRI config (JSON, Foundation) and lists runtimes.
-        let info = try hidden("exec \(bin) --address \(lab.socket) info -o json\n")
+        // info decodes the CRI config (JSON, Foundation); verify-runtime's daemon checks talk gRPC and CRI.
+        let info = inNamespace(root: root, socket: lab.socket, "exec chroot \(root) /kctr --address /containerd.sock info -o json\n")
         XCTAssertExit(info, 0)
         XCTAssertTrue(info.stdout.contains("\"runtimes\""), info.stdout)
+        let verify = inNamespace(root: root, socket: lab.socket,
+                                 "exec chroot \(root) /kctr --address /containerd.sock verify-runtime --check daemon\n")
+        XCTAssertExit(verify, 0)
+        XCTAssertTrue(verify.stdout.contains("4 passed, 0 warnings, 0 failed"), verify.stdout + verify.stderr)
+        // import and export: libarchive (tar, gzip) and its iconv with no gconv files, writing with no /tmp.
+        try FileManager.default.copyItem(atPath: try TestImages.path("busybox.oci.tar"), toPath: root + "/busybox.oci.tar")
+        let transfer = inNamespace(root: root, socket: lab.socket, """
+            chroot \(root) /kctr --address /containerd.sock -n empty-root import /busybox.oci.tar || exit 1
+            exec chroot \(root) /kctr --address /containerd.sock -n empty-root export /out.tar docker.io/library/busybox:kctr-test
 
-        // The control: the same namespace stops the dynamically linked build.
-        let dynamic = Paths.kctr
-        let needsLibs = runProcess(["/usr/bin/readelf", "-d", dynamic]).stdout.contains("libgrpc_unsecure")
-        if needsLibs {
-            let c = try hidden("exec \(dynamic) --address \(lab.socket) version\n")
-            XCTAssertNotEqual(c.status, 0, "the dynamic build ran although its libraries were hidden: \(c.stdout)")
-            XCTAssertTrue(c.stderr.contains("error while loading shared libraries"), c.stderr)
+            """)
+        XCTAssertExit(transfer, 0)
+        XCTAssertTrue(transfer.stderr.contains("exported 1 image(s), 3 blob(s)"), transfer.stderr)
+        let listing = runProcess(["/usr/bin/tar", "-tf", root + "/out.tar"])
+        XCTAssertExit(listing, 0)
+        XCTAssertTrue(listing.lines.contains("index.json"), listing.stdout)
+
+        // The control: the debug build, dynamically linked, cannot start there (no loader).
+        try FileManager.default.copyItem(atPath: Paths.kctr, toPath: root + "/kctr-debug")
+        let c = inNamespace(root: root, socket: lab.socket, "exec chroot \(root) /kctr-debug --version\n")
+        XCTAssertEqual(c.status, 127, c.stdout + c.stderr)
+    }
+
+    /// Debian 11 (glibc 2.31; the glibc-dynamic dist/kctr of before needed 2.36): a minimal root made
+    /// once with debootstrap from this machine's Debian mirror (scripts/old-root, cached under
+    /// /var/tmp/kctr-roots). dist/kctr goes on a tmpfs over its /mnt, so the cached root is not changed.
+    func testRunsInADebian11Root() throws {
+        let bin = try distBinary()
+        let made = runProcess([Paths.root + "/scripts/old-root", "bullseye"], timeout: 1200)
+        if made.status == 2 { throw XCTSkip("no Debian 11 root: \(made.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
+        XCTAssertExit(made, 0)
+        let root = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let lab = try Self.shared.get()
+        let script = """
+        mount -t tmpfs none \(root)/mnt || exit 90
+        cp \(bin) \(root)/mnt/kctr || exit 91
+        : > \(root)/mnt/containerd.sock
+        mount --bind \(lab.socket) \(root)/mnt/containerd.sock || exit 92
+        mount -t proc proc \(root)/proc || exit 93
+        chroot \(root) /lib/x86_64-linux-gnu/libc.so.6 | head -n 1
+        exec chroot \(root) /mnt/kctr --address /mnt/containerd.sock version
+
+        """
+        let r = runProcess(["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script], timeout: 120)
+        XCTAssertExit(r, 0)
+        XCTAssertTrue(r.stdout.hasPrefix("GNU C Library (Debian GLIBC 2.31"), "not Debian 11's glibc: \(r.stdout)")
+        XCTAssertTrue(r.stdout.contains("containerd:\n  Version:             1."), r.stdout + r.stderr)
+    }
+
+    /// verify-runtime's runtime probe (runc --version) runs from the static binary: pipe2 and the
+    /// posix_spawn file actions are linked (CProcess), not looked up with dlsym, which finds nothing
+    /// in a static binary.
+    func testRuntimeBinaryProbeRuns() throws {
+        let bin = try distBinary()
+        let lab = try Self.shared.get()
+        let r = runProcess([bin, "--address", lab.socket, "verify-runtime", "-o", "json", "--check", "runtimes.binary",
+                            "--containerd-config", lab.base + "/config.toml"])
+        XCTAssertExit(r, 0)
+        let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let check = try XCTUnwrap((doc["checks"] as? [[String: Any]])?.first)
+        XCTAssertEqual(check["id"] as? String, "runtimes.binary")
+        XCTAssertEqual(check["status"] as? String, "pass", "\(check)")
+        XCTAssertTrue((check["found"] as? String ?? "").contains("(runc version "), "\(check)")
+    }
+
+    /// Static glibc cannot load NSS modules (users and hosts from systemd, sssd, LDAP...) or gconv modules
+    /// (iconv beyond its built-in UTF-8, ASCII and UCS charsets), so kctr must look up no user, group or
+    /// host name and convert nothing to other charsets. Each command below runs under strace (kctr and
+    /// what it starts), which must show none of the files a lookup reads and no gconv module loaded.
+    func testNoNameServiceLookups() throws {
+        let bin = try distBinary()
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else {
+            throw XCTSkip("strace is not installed (scripts/deps installs it)")
+        }
+        let lab = try Self.shared.get()
+        let busybox = try TestImages.path("busybox.oci.tar")
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("kctr-nss-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let lookups = ["/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/etc/shadow", "/etc/hosts", "/etc/resolv.conf",
+                       "/etc/host.conf", "/etc/gai.conf", "/etc/services", "libnss_"]
+        func traced(_ argv: [String]) -> (Run, [String]) {
+            let log = out + "/strace.\(UUID().uuidString.prefix(8))"
+            let r = runProcess(["/usr/bin/strace", "-f", "-qq", "-o", log, "-e", "trace=open,openat,stat,newfstatat,statx,access"] + argv,
+                               timeout: 120)
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            // Traced at all: every program opens something; kctr's Swift runtime reads /proc/self/maps.
+            XCTAssertTrue(text.contains("open"), "strace recorded nothing for \(argv): \(r.stderr)")
+            if argv.first != "/usr/bin/id" { XCTAssertTrue(text.contains("\"/proc/self/maps\""), "\(argv)") }
+            var seen = lookups.filter { text.contains("\"" + $0) || ($0 == "libnss_" && text.contains($0)) }
+            if text.range(of: #"/gconv/[^"/]+\.so""#, options: .regularExpression) != nil { seen.append("a gconv module") }
+            return (r, seen)
+        }
+        // The control: id(1) looks its user up, and strace sees it.
+        let (control, seen) = traced(["/usr/bin/id", "-un"])
+        XCTAssertExit(control, 0)
+        XCTAssertFalse(seen.isEmpty, "strace saw no lookup by id -un")
+
+        let ref = "docker.io/library/busybox:kctr-test"
+        let commands: [([String], [Int32])] = [
+            (["version"], [0]), (["info", "-o", "json"], [0]), (["namespaces", "ls"], [0]), (["plugins", "ls"], [0]),
+            (["import", busybox], [0]), (["images", "ls"], [0]), (["images", "inspect", ref], [0]),
+            (["images", "tag", ref, "docker.io/library/busybox:nss"], [0]), (["export", out + "/out.tar", ref], [0]),
+            (["images", "rm", "docker.io/library/busybox:nss"], [0]), (["pods"], [0]), (["ps", "-a"], [0]), (["stats", "--all"], [0]),
+            (["verify-runtime", "--containerd-config", lab.base + "/config.toml"], [0, 1]),
+            // The daemon pulls (and resolves); kctr only asks it. Nothing listens on port 9: it fails.
+            (["pull", "127.0.0.1:9/nothing:1"], [1]),
+        ]
+        for (args, codes) in commands {
+            let (r, seen) = traced([bin, "--address", lab.socket] + args)
+            XCTAssertTrue(codes.contains(r.status), "kctr \(args.joined(separator: " ")): exit \(r.status)\n\(r.stderr)")
+            XCTAssertEqual(seen, [], "kctr \(args.joined(separator: " ")) looked something up")
         }
     }
 
@@ -118,7 +212,8 @@ final class DistTests: XCTestCase {
         for (archive, package) in [("libgrpc_unsecure.a", "libgrpc-dev"), ("libprotobuf-c.a", "libprotobuf-c-dev"),
                                    ("libarchive.a", "libarchive-dev"), ("libz.a", "zlib1g-dev"), ("libzstd.a", "libzstd-dev"),
                                    ("liblzma.a", "liblzma-dev"), ("libbz2.a", "libbz2-dev"), ("libcares.a", "libc-ares-dev"),
-                                   ("libupb.a", "libgrpc-dev"), ("libstdc++.a", "libstdc++-12-dev")] {
+                                   ("libupb.a", "libgrpc-dev"), ("libstdc++.a", "libstdc++-12-dev"),
+                                   ("libc.a", "libc6-dev")] {
             let version = runProcess(["/usr/bin/dpkg-query", "-W", "-f=${Version}", package])
             XCTAssertExit(version, 0)
             XCTAssertTrue(text.contains("\n\(archive)\t\(package)\t\(version.stdout)\t"), "\(archive) from \(package) \(version.stdout) is not listed:\n\(text)")

@@ -2,6 +2,8 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+// pipe2 and two posix_spawn file actions, which Glibc does not declare (CProcess.h says why C).
+internal import CProcess
 
 /// What verify-runtime does on the host beside reading files: find programs on PATH, decide whether
 /// a file may be run, and run it. kctr runs as root and the paths come partly from the daemon's
@@ -168,16 +170,13 @@ enum HostProbes {
     /// everything on timeout) and it is reaped.
     static func run(_ path: String, _ args: [String], timeout: Double = 2) -> Run {
         if let bad = untrusted(path) { return Run(outcome: .refused(bad), output: "") }
-        guard let pipe2 = GNU.pipe2, let addChdir = GNU.addChdir else {
-            return Run(outcome: .notStarted("this C library lacks pipe2 or posix_spawn_file_actions_addchdir_np (glibc 2.29 or newer has them)"), output: "")
-        }
         var fds: [Int32] = [-1, -1]
-        guard pipe2(&fds, O_CLOEXEC) == 0 else {
+        guard kctr_pipe2_cloexec(&fds) == 0 else {
             return Run(outcome: .notStarted("cannot make a pipe: \(String(cString: strerror(errno)))"), output: "")
         }
         let readEnd = fds[0], writeEnd = fds[1]
         defer { close(readEnd) }
-        let spawned = spawn(path, args, stdout: writeEnd, addChdir: addChdir)
+        let spawned = spawn(path, args, stdout: writeEnd)
         close(writeEnd)
         let pid: pid_t
         switch spawned {
@@ -249,7 +248,7 @@ enum HostProbes {
 
     /// posix_spawn with the probe's environment, cwd `/`, stdin /dev/null, stdout and stderr on
     /// `stdout`, a new process group, default signal handling and an empty signal mask.
-    private static func spawn(_ path: String, _ args: [String], stdout: Int32, addChdir: GNU.AddChdir) -> Result<pid_t, KctrError> {
+    private static func spawn(_ path: String, _ args: [String], stdout: Int32) -> Result<pid_t, KctrError> {
         func failed(_ what: String, _ rc: Int32) -> Result<pid_t, KctrError> {
             .failure(KctrError("cannot run \(path): \(what): \(String(cString: strerror(rc)))"))
         }
@@ -266,9 +265,9 @@ enum HostProbes {
             ("stdin", posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)),
             ("stdout", posix_spawn_file_actions_adddup2(&actions, stdout, 1)),
             ("stderr", posix_spawn_file_actions_adddup2(&actions, stdout, 2)),
-            ("chdir /", addChdir(&actions, "/")),
+            ("chdir /", kctr_spawn_addchdir(&actions, "/")),
             // Nothing of kctr's beyond 0-2 (most is close-on-exec already; this is sure).
-            ("close fds", GNU.addClosefrom.map { $0(&actions, 3) } ?? 0),
+            ("close fds", kctr_spawn_addclosefrom(&actions, 3)),
             ("flags", posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))),
             ("process group", posix_spawnattr_setpgroup(&attr, 0)),
         ] where code != 0 {
@@ -294,24 +293,5 @@ enum HostProbes {
         rc = posix_spawn(&pid, path, &actions, &attr, argv + [nil], envp + [nil])
         guard rc == 0 else { return failed("posix_spawn", rc) }
         return .success(pid)
-    }
-}
-
-/// glibc functions that Swift's Glibc module does not declare (spawn.h and unistd.h declare them only
-/// with _GNU_SOURCE), looked up by name in the running program. kctr's build needs glibc 2.36
-/// (README), which has them all; closefrom is optional (2.34).
-private enum GNU {
-    typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32
-    typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, UnsafePointer<CChar>?) -> Int32
-    typealias AddClosefrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
-
-    static var pipe2: Pipe2? { symbol("pipe2") }
-    static var addChdir: AddChdir? { symbol("posix_spawn_file_actions_addchdir_np") }
-    static var addClosefrom: AddClosefrom? { symbol("posix_spawn_file_actions_addclosefrom_np") }
-
-    private static func symbol<T>(_ name: String) -> T? {
-        // dlopen(NULL): the program and the libraries it links (libc); the handle needs no close.
-        guard let program = dlopen(nil, RTLD_NOW), let address = dlsym(program, name) else { return nil }
-        return unsafeBitCast(address, to: T.self)
     }
 }

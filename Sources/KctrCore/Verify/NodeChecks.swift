@@ -68,10 +68,11 @@ extension FileChecks {
 
     // MARK: - crictl group
 
-    /// `path` is a unix socket (following symlinks).
+    /// `path` is a unix socket (following symlinks). stat(2), not FileManager.attributesOfItem, which
+    /// also looks up the owner's user and group names (NSS), which the static dist/kctr avoids.
     public static func isSocket(_ path: String) -> Bool {
-        guard let attrs = try? FileManager.default.attributesOfItem(atPath: resolved(path)) else { return false }
-        return (attrs[.type] as? FileAttributeType) == .typeSocket
+        var st = stat()
+        return stat(resolved(path), &st) == 0 && st.st_mode & S_IFMT == S_IFSOCK
     }
 
     /// `path` with every symlink along it resolved, even when the last parts do not exist

@@ -101,6 +101,8 @@ public struct VerifyContext: Sendable {
 }
 
 public struct VerifyReport: Codable, Sendable, Equatable {
+    /// The node's name when given (`--node`), for `--summarize`; absent from the JSON otherwise.
+    public var node: String?
     public var endpoint: String
     public var containerdVersion: String?
     public var checks: [CheckResult]
