@@ -15,7 +15,7 @@ struct ContainerExecCommand: AsyncParsableCommand {
         -s runs it through CRI ExecSync instead, as crictl exec -s does: output is collected, then printed.
         """)
 
-    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var connection: ConnectionFlags<CrictlFlags>
 
     @Option(name: .customLong("call-timeout"), help: "Deadline of each call (what --timeout is before the command): 500ms, 10s, 2m.")
     var callTimeout: String = "10s"
@@ -41,7 +41,7 @@ struct ContainerExecCommand: AsyncParsableCommand {
     var argv: [String] { command.first == "--" ? Array(command.dropFirst()) : command }
 
     func validate() throws {
-        try ConnectionOptions.validateDeadline(callTimeout, flag: "--call-timeout")
+        try Deadline.validate(callTimeout, flag: "--call-timeout")
         guard !argv.isEmpty else { throw ValidationError("give the command to run after the container: kctr exec CONTAINER -- CMD [ARG...]") }
         if sync && (interactive || tty) { throw ValidationError("-s (ExecSync) takes no input and no terminal: drop -i and -t") }
         if let timeout {

@@ -13,7 +13,7 @@ struct ImagePullCommand: AsyncParsableCommand {
         the snapshotter CRI uses.
         """)
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: CrictlGlobalOptions
 
     @OptionGroup var progressOptions: ProgressOptions
 
