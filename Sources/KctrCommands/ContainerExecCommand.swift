@@ -46,7 +46,7 @@ struct ContainerExecCommand: AsyncParsableCommand {
         if sync && (interactive || tty) { throw ValidationError("-s (ExecSync) takes no input and no terminal: drop -i and -t") }
         if let timeout {
             guard sync else { throw ValidationError("--timeout applies to -s (ExecSync); without -s, stop the process with Ctrl-C") }
-            guard let ms = Duration.milliseconds(timeout), ms >= 1000 else {
+            guard let ms = DurationText.milliseconds(timeout), ms >= 1000 else {
                 throw ValidationError("--timeout \(timeout) is not a duration of at least 1s (e.g. 30s)")
             }
         }
@@ -56,7 +56,7 @@ struct ContainerExecCommand: AsyncParsableCommand {
         let session = try connection.session(timeout: callTimeout)
         let exec = ContainerExec(session: session)
         if sync {
-            let seconds = (timeout.flatMap(Duration.milliseconds) ?? 0) / 1000
+            let seconds = (timeout.flatMap(DurationText.milliseconds) ?? 0) / 1000
             let r = try await exec.runSync(container, command: argv, timeoutSeconds: seconds)
             FileHandle.standardOutput.write(Data(r.stdout))
             FileHandle.standardError.write(Data(r.stderr))

@@ -76,7 +76,7 @@ struct ConnectionFlags<Family: FlagFamily>: ParsableArguments, ConnectionSetting
         let endpoint = try Endpoint.resolve(flag: address, environment: env, crictlConfig: crictlConfig)
         return SessionConfig(endpoint: endpoint,
                              namespace: SessionConfig.namespace(flag: namespace, environment: env),
-                             timeoutMilliseconds: Duration.milliseconds(timeout) ?? 10_000,
+                             timeoutMilliseconds: DurationText.milliseconds(timeout) ?? 10_000,
                              maxReceiveBytes: maxReceive << 20, debug: debug)
     }
 
@@ -87,7 +87,7 @@ struct ConnectionFlags<Family: FlagFamily>: ParsableArguments, ConnectionSetting
 
 enum Deadline {
     static func validate(_ timeout: String, flag: String) throws {
-        guard let ms = Duration.milliseconds(timeout), ms > 0 else {
+        guard let ms = DurationText.milliseconds(timeout), ms > 0 else {
             throw ValidationError("\(flag) \(timeout) is not a duration: use e.g. 500ms, 10s or 2m")
         }
     }
