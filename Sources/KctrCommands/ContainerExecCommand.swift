@@ -15,7 +15,7 @@ struct ContainerExecCommand: AsyncParsableCommand {
         -s runs it through CRI ExecSync instead, as crictl exec -s does: output is collected, then printed.
         """)
 
-    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var connection: ConnectionFlags<CrictlFlags>
 
     @Option(name: .customLong("call-timeout"), help: "Deadline of each call (what --timeout is before the command): 500ms, 10s, 2m.")
     var callTimeout: String = "10s"
@@ -41,12 +41,12 @@ struct ContainerExecCommand: AsyncParsableCommand {
     var argv: [String] { command.first == "--" ? Array(command.dropFirst()) : command }
 
     func validate() throws {
-        try ConnectionOptions.validateDeadline(callTimeout, flag: "--call-timeout")
+        try Deadline.validate(callTimeout, flag: "--call-timeout")
         guard !argv.isEmpty else { throw ValidationError("give the command to run after the container: kctr exec CONTAINER -- CMD [ARG...]") }
         if sync && (interactive || tty) { throw ValidationError("-s (ExecSync) takes no input and no terminal: drop -i and -t") }
         if let timeout {
             guard sync else { throw ValidationError("--timeout applies to -s (ExecSync); without -s, stop the process with Ctrl-C") }
-            guard let ms = Duration.milliseconds(timeout), ms >= 1000 else {
+            guard let ms = DurationText.milliseconds(timeout), ms >= 1000 else {
                 throw ValidationError("--timeout \(timeout) is not a duration of at least 1s (e.g. 30s)")
             }
         }
@@ -56,7 +56,7 @@ struct ContainerExecCommand: AsyncParsableCommand {
         let session = try connection.session(timeout: callTimeout)
         let exec = ContainerExec(session: session)
         if sync {
-            let seconds = (timeout.flatMap(Duration.milliseconds) ?? 0) / 1000
+            let seconds = (timeout.flatMap(DurationText.milliseconds) ?? 0) / 1000
             let r = try await exec.runSync(container, command: argv, timeoutSeconds: seconds)
             FileHandle.standardOutput.write(Data(r.stdout))
             FileHandle.standardError.write(Data(r.stderr))

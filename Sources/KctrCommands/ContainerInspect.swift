@@ -6,7 +6,7 @@ struct ContainerInspect: AsyncParsableCommand {
         commandName: "inspect",
         abstract: "Show containers in full: state, exit code and reason, mounts, log path, PID, snapshot, runtime (crictl's document; one object per ID, an array for several).")
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: CrictlGlobalOptions
     @Option(name: [.short, .long], help: "Output format: json, yaml, or table (a readable summary).") var output: OutputFormatArgument = .json
     @Argument(help: "Container IDs (unique prefixes are enough).") var ids: [String]
 

@@ -5,19 +5,18 @@ import KctrCore
 struct ContainerList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers (running ones unless -a).", aliases: ["ls"])
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: CrictlGlobalOptions
     @OptionGroup var output: OutputOptions
 
-    /// `-a` too: GlobalArguments.hoist turns it into --all after `ps`.
-    @Flag(help: "Show all containers, not only running ones (-a).") var all = false
+    @Flag(name: [.short, .long], help: "Show all containers, not only running ones.") var all = false
     @Option(name: [.short, .long], help: "Pod sandbox ID (prefix).") var pod: String?
     @Option(help: "Container name (regular expression).") var name: String?
-    @Option(help: "created, running, exited or unknown.") var state: String?
+    @Option(name: [.short, .long], help: "created, running, exited or unknown.") var state: String?
     @Option(help: "Image (substring of the name or ID).") var image: String?
     @Option(help: "Label key=value (repeatable).") var label: [String] = []
     @Option(help: "ID prefix.") var id: String?
     @Flag(name: [.short, .long], help: "Only the most recently created container.") var latest = false
-    @Option(help: "Only the N most recently created containers.") var last: Int?
+    @Option(name: [.customShort("n"), .long], help: "Only the N most recently created containers.", transform: LastCount.parse) var last: Int?
 
     static let headers = ["CONTAINER", "IMAGE", "CREATED", "STATE", "NAME", "ATTEMPT", "POD ID", "POD", "PID", "TASK"]
 

@@ -7,12 +7,12 @@ struct ContainerLogsCommand: AsyncParsableCommand {
         commandName: "logs",
         abstract: "Print a container's log (the CRI log file), optionally following it.")
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: CrictlGlobalOptions
     @Flag(name: [.short, .long], help: "Keep printing new lines (across log rotations) until the container stops.") var follow = false
     @Option(help: "Only the last N lines.") var tail: Int?
     @Option(help: "Only lines since a duration ago (10s, 5m, 2h) or an RFC 3339 time.") var since: String?
     @Flag(name: [.short, .long], help: "Prefix each line with its time.") var timestamps = false
-    @Option(help: "stdout or stderr only.") var stream: String?
+    @Option(name: [.short, .long], help: "stdout or stderr only.") var stream: String?
     @Flag(name: [.short, .long], help: "The previous attempt of the container.") var previous = false
     @Argument(help: "Container ID (a unique prefix is enough).") var id: String
 

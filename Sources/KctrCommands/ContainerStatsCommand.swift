@@ -12,10 +12,10 @@ struct ContainerStatsCommand: AsyncParsableCommand {
         MEM is the working set, DISK and INODES the container's writable layer.
         """)
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: CrictlGlobalOptions
     @Option(name: [.short, .long], help: "Output format: table, json or yaml.") var output: OutputFormatArgument = .table
     @Option(name: [.short, .long], help: "Pod sandbox ID (prefix).") var pod: String?
-    @Flag(help: "Include containers that are not running.") var all = false
+    @Flag(name: [.short, .long], help: "Include containers that are not running.") var all = false
     @Flag(name: .customLong("no-trunc"), help: "Do not shorten IDs.") var noTrunc = false
     @Argument(help: "Container IDs (unique prefixes are enough); all containers when none is given.") var ids: [String] = []
 

@@ -2,14 +2,54 @@ import ArgumentParser
 import Foundation
 import KctrCore
 
+/// Which tool's short flags a command follows after its name. The rule (README, "Flags"): before the command,
+/// -a and -n are containerd's address and namespace, as ctr takes them (GlobalArguments.hoist moves them behind
+/// the command under their long names). After the command, a command crictl also has takes crictl's short
+/// flags (`ps -a` is --all, `pods -n` is --last) and the address and namespace only by their long names; every
+/// other command keeps ctr's -a and -n.
+protocol FlagFamily {
+    static var address: NameSpecification { get }
+    static var namespace: NameSpecification { get }
+    /// How the help names the flags before the command, when the names after it differ.
+    static var before: (address: String, namespace: String) { get }
+}
+
+/// ctr's: -a/--address and -n/--namespace before and after the command.
+enum CtrFlags: FlagFamily {
+    static let address: NameSpecification = [.customShort("a"), .customLong("address")]
+    static let namespace: NameSpecification = [.customShort("n"), .customLong("namespace")]
+    static let before = (address: "", namespace: "")
+}
+
+/// crictl's commands: -a and -n after the command are crictl's (or nothing), so only the long names.
+enum CrictlFlags: FlagFamily {
+    static let address: NameSpecification = [.customLong("address")]
+    static let namespace: NameSpecification = [.customLong("namespace")]
+    static let before = (address: " -a before the command.", namespace: " -n before the command.")
+}
+
+/// `pods` (the listing): crictl's --namespace is the Kubernetes namespace, so containerd's is --containerd-namespace
+/// after the command (a leading -n/--namespace is moved there).
+enum CrictlPodFlags: FlagFamily {
+    static let address = CrictlFlags.address
+    static let namespace: NameSpecification = [.customLong("containerd-namespace")]
+    static let before = (address: CrictlFlags.before.address, namespace: " -n or --namespace before the command.")
+}
+
+/// What tests and the help walk need of any family's connection flags.
+protocol ConnectionSettings {
+    var address: String? { get }
+    var namespace: String? { get }
+}
+
 /// How to reach the daemon: every flag but the call deadline, which `exec` names differently
 /// (its `--timeout` is crictl's, the command's own).
-struct ConnectionOptions: ParsableArguments {
-    @Option(name: [.customShort("a"), .customLong("address")],
-            help: "containerd's socket: unix:///path or /path.")
+struct ConnectionFlags<Family: FlagFamily>: ParsableArguments, ConnectionSettings {
+    @Option(name: Family.address, help: ArgumentHelp("containerd's socket: unix:///path or /path." + Family.before.address, valueName: "address"))
     var address: String?
 
-    @Option(name: [.short, .long], help: "containerd namespace (default: $CONTAINERD_NAMESPACE or k8s.io).")
+    @Option(name: Family.namespace,
+            help: ArgumentHelp("containerd namespace (default: $CONTAINERD_NAMESPACE or k8s.io)." + Family.before.namespace, valueName: "namespace"))
     var namespace: String?
 
     @Option(name: .customLong("crictl-config"), help: "crictl config to read runtime-endpoint from.")
@@ -31,18 +71,12 @@ struct ConnectionOptions: ParsableArguments {
         }
     }
 
-    static func validateDeadline(_ timeout: String, flag: String) throws {
-        guard let ms = Duration.milliseconds(timeout), ms > 0 else {
-            throw ValidationError("\(flag) \(timeout) is not a duration: use e.g. 500ms, 10s or 2m")
-        }
-    }
-
     func sessionConfig(timeout: String) throws -> SessionConfig {
         let env = ProcessInfo.processInfo.environment
         let endpoint = try Endpoint.resolve(flag: address, environment: env, crictlConfig: crictlConfig)
         return SessionConfig(endpoint: endpoint,
                              namespace: SessionConfig.namespace(flag: namespace, environment: env),
-                             timeoutMilliseconds: Duration.milliseconds(timeout) ?? 10_000,
+                             timeoutMilliseconds: DurationText.milliseconds(timeout) ?? 10_000,
                              maxReceiveBytes: maxReceive << 20, debug: debug)
     }
 
@@ -51,9 +85,21 @@ struct ConnectionOptions: ParsableArguments {
     }
 }
 
-/// Flags every command that talks to the daemon takes.
-struct GlobalOptions: ParsableArguments {
-    @OptionGroup var connection: ConnectionOptions
+enum Deadline {
+    static func validate(_ timeout: String, flag: String) throws {
+        guard let ms = DurationText.milliseconds(timeout), ms > 0 else {
+            throw ValidationError("\(flag) \(timeout) is not a duration: use e.g. 500ms, 10s or 2m")
+        }
+    }
+}
+
+/// Flags every command that talks to the daemon takes, with ctr's -a and -n after the command too.
+typealias GlobalOptions = GlobalFlags<CtrFlags>
+/// The same for commands crictl also has: -a and -n after the command are crictl's.
+typealias CrictlGlobalOptions = GlobalFlags<CrictlFlags>
+
+struct GlobalFlags<Family: FlagFamily>: ParsableArguments, ConnectionSettings {
+    @OptionGroup var connection: ConnectionFlags<Family>
 
     @Option(help: "Deadline of each call: 500ms, 10s, 2m.")
     var timeout: String = "10s"
@@ -64,7 +110,7 @@ struct GlobalOptions: ParsableArguments {
     var maxReceive: Int { connection.maxReceive }
     var debug: Bool { connection.debug }
 
-    func validate() throws { try ConnectionOptions.validateDeadline(timeout, flag: "--timeout") }
+    func validate() throws { try Deadline.validate(timeout, flag: "--timeout") }
 
     func sessionConfig() throws -> SessionConfig { try connection.sessionConfig(timeout: timeout) }
 
@@ -139,8 +185,9 @@ enum Console {
 }
 
 /// ctr and crictl take global flags before the command (`ctr -n k8s.io images ls`).
-/// ArgumentParser wants them after it, so leading global flags are moved
-/// behind the subcommand path: `kctr -a S images ls` -> `kctr images ls -a S`.
+/// ArgumentParser wants them after it, so leading global flags are moved behind the
+/// subcommand path under their long names: `kctr -a S images ls` -> `kctr images ls --address S`.
+/// After the command, short flags are the command's own (FlagFamily); nothing else is rewritten.
 enum GlobalArguments {
     static let withValue: Set<String> = ["-a", "--address", "-n", "--namespace", "--timeout", "--crictl-config", "--max-recv-size"]
     static let flags: Set<String> = ["--debug"]
@@ -150,38 +197,6 @@ enum GlobalArguments {
     static let longNames = ["-a": "--address", "-n": "--namespace"]
 
     static func hoist(_ args: [String]) -> [String] {
-        var result = hoistLeading(args)
-        // crictl's `pods --namespace REGEX` filters by Kubernetes namespace; CRI's pods always live in containerd's
-        // k8s.io, so after `pods` (the listing), --namespace is the pod namespace. Before the command it stays global.
-        // crictl's habit: `ps -a` (and `stats -a`) covers all containers (ctr's -a, the address, comes before the command).
-        let second = result.dropFirst().first ?? "ls"
-        let isPs = result.first == "ps" || result.first == "stats"
-            || (result.first == "containers" && (["ls", "ps", "list"].contains(second) || second.hasPrefix("-")))
-        if isPs {
-            var seenDash = false
-            for i in result.indices {
-                if result[i] == "--" { seenDash = true }
-                if !seenDash && result[i] == "-a" { result[i] = "--all" }
-            }
-        }
-        return result
-    }
-
-    /// `pods [ls|list] ... --namespace X` -> `--pod-namespace X` (only the arguments after the command).
-    static func podNamespaces(_ args: [String]) -> [String] {
-        guard args.first == "pods" else { return args }
-        let second = args.dropFirst().first ?? "ls"
-        guard ["ls", "list"].contains(second) || second.hasPrefix("-") else { return args }
-        var out = args
-        for i in out.indices {
-            if out[i] == "--" { break }
-            if out[i] == "--namespace" { out[i] = "--pod-namespace" }
-            if out[i].hasPrefix("--namespace=") { out[i] = "--pod-namespace=" + out[i].dropFirst("--namespace=".count) }
-        }
-        return out
-    }
-
-    private static func hoistLeading(_ args: [String]) -> [String] {
         var leading: [String] = []
         var i = 0
         while i < args.count {
@@ -201,15 +216,18 @@ enum GlobalArguments {
                 break
             }
         }
-        var rest = podNamespaces(Array(args[i...]))
+        var rest = Array(args[i...])
         guard !leading.isEmpty else { return rest }
         // After `exec`, --timeout is crictl's (the command's own); a leading one is the call deadline. exec passes
         // everything after its container on to the process, so the flags go right after `exec`.
         if rest.first == "exec" {
-            leading = leading.map { $0 == "--timeout" ? "--call-timeout" : ($0.hasPrefix("--timeout=") ? "--call-timeout=" + $0.dropFirst(10) : $0) }
+            leading = leading.map { renamed($0, "--timeout", to: "--call-timeout") }
             rest.insert(contentsOf: leading, at: 1)
             return rest
         }
+        // After `pods` (the listing), --namespace is crictl's Kubernetes namespace: containerd's goes by
+        // --containerd-namespace there (CrictlPodFlags).
+        if isPodListing(rest) { leading = leading.map { renamed($0, "--namespace", to: "--containerd-namespace") } }
         // Insert before a `--` so the flags stay flags.
         if let dash = rest.firstIndex(of: "--") {
             rest.insert(contentsOf: leading, at: dash)
@@ -217,6 +235,19 @@ enum GlobalArguments {
             rest += leading
         }
         return rest
+    }
+
+    /// `pods`, `pods ls`, `pods list`, or `pods` followed by an option (the listing is its default).
+    static func isPodListing(_ args: [String]) -> Bool {
+        guard args.first == "pods" else { return false }
+        let second = args.dropFirst().first ?? "ls"
+        return ["ls", "list"].contains(second) || second.hasPrefix("-")
+    }
+
+    private static func renamed(_ arg: String, _ name: String, to new: String) -> String {
+        if arg == name { return new }
+        if arg.hasPrefix(name + "=") { return new + arg.dropFirst(name.count) }
+        return arg
     }
 }
 

@@ -6,7 +6,7 @@ struct ImageInspect: AsyncParsableCommand {
         commandName: "inspect",
         abstract: "Show images in full: CRI's status and info as crictl inspecti prints them, and under kctr: index, platforms, manifests, configs, layers, labels.")
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: CrictlGlobalOptions
 
     @Option(name: [.short, .long], help: "Output format: json or yaml.")
     var output: OutputFormatArgument = .json

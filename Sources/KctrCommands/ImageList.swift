@@ -7,10 +7,10 @@ struct ImageList: AsyncParsableCommand {
         abstract: "List images, joined with what CRI and the snapshotter say about them.",
         aliases: ["list"])
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: CrictlGlobalOptions
     @OptionGroup var output: OutputOptions
 
-    @Flag(help: "Also show CRI's sha256:<config> duplicate names.")
+    @Flag(name: [.short, .long], help: "Also show CRI's sha256:<config> duplicate names.")
     var all = false
 
     @Argument(help: "Reference or glob to filter by (busybox, docker.io/library/*).")

@@ -13,7 +13,7 @@ struct ImagePullCommand: AsyncParsableCommand {
         the snapshotter CRI uses.
         """)
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: CrictlGlobalOptions
 
     @OptionGroup var progressOptions: ProgressOptions
 
@@ -45,7 +45,7 @@ struct ImagePullCommand: AsyncParsableCommand {
     func validate() throws {
         let given = [creds != nil, auth != nil, registryConfig != nil].filter { $0 }.count
         if given > 1 { throw ValidationError("--creds, --auth and --registry-config exclude each other") }
-        if let t = pullTimeout, Duration.milliseconds(t) == nil {
+        if let t = pullTimeout, DurationText.milliseconds(t) == nil {
             throw ValidationError("--pull-timeout \(t) is not a duration (e.g. 90s, 10m)")
         }
     }
@@ -66,7 +66,7 @@ struct ImagePullCommand: AsyncParsableCommand {
         let printer = progressOptions.printer("pull")
         defer { printer?.finish() }
         let report = try await ImagePuller(session: session, progress: printer?.sink)
-            .pull(image, auth: credentials, podConfig: config, timeoutMilliseconds: pullTimeout.flatMap(Duration.milliseconds) ?? 0)
+            .pull(image, auth: credentials, podConfig: config, timeoutMilliseconds: pullTimeout.flatMap(DurationText.milliseconds) ?? 0)
         printer?.finish()
         if let doc = try Render.document(report, as: output.format) {
             Console.out(doc)

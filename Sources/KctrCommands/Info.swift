@@ -6,7 +6,7 @@ struct Info: AsyncParsableCommand {
         commandName: "info",
         abstract: "Show the runtime's status: conditions, CRI configuration, runtimes, CNI.")
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: CrictlGlobalOptions
     @Option(name: [.short, .long], help: "Output format: table, json or yaml.")
     var output: OutputFormatArgument = .table
 

@@ -25,6 +25,13 @@ public struct Kctr: AsyncParsableCommand {
         --address, $CONTAINERD_ADDRESS, $CONTAINER_RUNTIME_ENDPOINT, runtime-endpoint in /etc/crictl.yaml,
         /run/containerd/containerd.sock (or k3s's socket when only that exists).
         Exit codes: 0 ok, 1 failure, 64 usage error, 128+N killed by signal N.
+
+        Global options go before the command, as ctr takes them: -a/--address, -n/--namespace, --timeout, \
+        --debug, --crictl-config, --max-recv-size. After the command, short flags are the command's own: \
+        after a command crictl also has (ps, pods, inspect, inspectp, images ls, images inspect, logs, stats, \
+        exec, pull, info, version) they mean what they mean to crictl (ps -a is --all, pods -n is --last) and the \
+        address and namespace go by their long names; after every other command -a and -n are the address and \
+        the namespace, as in ctr. Each command's --help lists what it takes after its name.
         """,
         version: KctrVersion.version,
         subcommands: [VersionCommand.self, Info.self, VerifyRuntime.self, Images.self, ImageImport.self, ImageExport.self, ImagePullCommand.self, Namespaces.self, Plugins.self, Pods.self, PodInspectP.self, ContainerList.self, ContainerInspect.self, ContainerExecCommand.self, ContainerLogsCommand.self, ContainerStatsCommand.self, EventsCommand.self, Containers.self]

@@ -2,7 +2,7 @@ import ArgumentParser
 import KctrCore
 
 struct PodInspectOptions: ParsableArguments {
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: CrictlGlobalOptions
     @Option(name: [.short, .long], help: "Output format: json, yaml, or table (a readable summary).") var output: OutputFormatArgument = .json
     @Argument(help: "Pod sandbox IDs (unique prefixes are enough).") var ids: [String]
 

@@ -5,16 +5,17 @@ import KctrCore
 struct PodList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ls", abstract: "List pod sandboxes.", aliases: ["list"])
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: GlobalFlags<CrictlPodFlags>
     @OptionGroup var output: OutputOptions
 
     @Option(help: "Pod name (regular expression).") var name: String?
-    @Option(name: .customLong("pod-namespace"), help: "Kubernetes namespace (regular expression).") var podNamespace: String?
-    @Option(help: "ready or notready.") var state: String?
+    @Option(name: [.customLong("namespace"), .customLong("pod-namespace")],
+            help: ArgumentHelp("Kubernetes namespace (regular expression), as crictl's --namespace.", valueName: "pod-namespace")) var podNamespace: String?
+    @Option(name: [.short, .long], help: "ready or notready.") var state: String?
     @Option(help: "Label key=value (repeatable).") var label: [String] = []
     @Option(help: "ID prefix.") var id: String?
     @Flag(name: [.short, .long], help: "Only the most recently created pod.") var latest = false
-    @Option(help: "Only the N most recently created pods.") var last: Int?
+    @Option(name: [.customShort("n"), .long], help: "Only the N most recently created pods.", transform: LastCount.parse) var last: Int?
 
     static let headers = ["POD ID", "CREATED", "STATE", "NAME", "NAMESPACE", "ATTEMPT", "RUNTIME", "IMAGE"]
 
@@ -45,6 +46,16 @@ struct PodList: AsyncParsableCommand {
              $0.name, $0.namespace, "\($0.attempt)", $0.runtimeHandler.isEmpty ? "(default)" : $0.runtimeHandler,
              $0.sandboxImage ?? "-"]
         }
+    }
+}
+
+/// crictl's `-n, --last N`. `pods -n kube-system` (kubectl's habit) gets a hint.
+enum LastCount {
+    static func parse(_ text: String) throws -> Int {
+        guard let n = Int(text) else {
+            throw ValidationError("--last takes a number (-n is --last after ps and pods, as in crictl; for a Kubernetes namespace use --namespace \(text))")
+        }
+        return n
     }
 }
 

@@ -73,7 +73,7 @@ struct VerifyRuntime: AsyncParsableCommand {
                 let endpoint = try Endpoint.resolve(flag: global.address, environment: ProcessInfo.processInfo.environment,
                                                     crictlConfig: nil, readFile: { _ in nil })
                 c = SessionConfig(endpoint: endpoint, namespace: "k8s.io",
-                                  timeoutMilliseconds: Duration.milliseconds(global.timeout) ?? 10_000,
+                                  timeoutMilliseconds: DurationText.milliseconds(global.timeout) ?? 10_000,
                                   maxReceiveBytes: global.maxReceive << 20, debug: global.debug)
             } else {
                 c = try global.sessionConfig()

@@ -6,7 +6,7 @@ struct VersionCommand: AsyncParsableCommand {
         commandName: "version",
         abstract: "Show kctr's, containerd's and the CRI runtime's versions.")
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: CrictlGlobalOptions
     @Option(name: [.short, .long], help: "Output format: table, json or yaml.")
     var output: OutputFormatArgument = .table
 

@@ -75,7 +75,7 @@ public struct CRILogParser: Sendable {
 
     /// `--since`: a duration back from now (10s, 5m, 2h) or an RFC 3339 time.
     public static func since(_ text: String, now: Double = Date().timeIntervalSince1970) -> Double? {
-        if let ms = Duration.milliseconds(text) { return now - Double(ms) / 1000 }
+        if let ms = DurationText.milliseconds(text) { return now - Double(ms) / 1000 }
         return seconds(text)
     }
 }

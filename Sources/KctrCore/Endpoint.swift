@@ -78,12 +78,11 @@ public struct Endpoint: Sendable, Equatable {
     }
 }
 
-/// The parts of crictl's /etc/crictl.yaml kctr uses.
+/// The parts of crictl's /etc/crictl.yaml kctr uses: the endpoints. Its `timeout` and `debug` are not read:
+/// kctr's deadline and debug log come from --timeout and --debug only (README, "Finding the daemon").
 public struct CrictlConfig: Sendable, Equatable {
     public var runtimeEndpoint: String?
     public var imageEndpoint: String?
-    public var timeoutSeconds: Int?
-    public var debug: Bool?
 
     public static func parse(_ text: String, path: String) throws(KctrError) -> CrictlConfig {
         let node: Any?
@@ -100,37 +99,6 @@ public struct CrictlConfig: Sendable, Equatable {
         var c = CrictlConfig()
         c.runtimeEndpoint = map["runtime-endpoint"] as? String
         c.imageEndpoint = map["image-endpoint"] as? String
-        c.timeoutSeconds = map["timeout"] as? Int
-        c.debug = map["debug"] as? Bool
         return c
-    }
-}
-
-/// `--timeout`: "500ms", "10s", "2m", or a number of seconds.
-public enum Duration {
-    public static func milliseconds(_ text: String) -> Int64? {
-        // Trimmed by hand: Foundation's trimmingCharacters costs ~0.8 M instructions
-        // (CharacterSet set-up) on the start-up path of every command.
-        var t = Substring(text)
-        while let c = t.first, c == " " || c == "\t" { t.removeFirst() }
-        while let c = t.last, c == " " || c == "\t" { t.removeLast() }
-        let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
-        for (suffix, factor) in units where t.hasSuffix(suffix) {
-            guard let v = Double(t.dropLast(suffix.count)) else { return nil }
-            return clamp(v * factor)
-        }
-        guard let v = Double(t) else { return nil }
-        return clamp(v * 1000)
-    }
-
-    /// Finite, non-negative and at most a year; nil otherwise.
-    private static func clamp(_ ms: Double) -> Int64? {
-        guard ms.isFinite, ms >= 0, ms <= 365 * 86_400_000 else { return nil }
-        return Int64(ms)
-    }
-
-    public static func describe(milliseconds ms: Int64) -> String {
-        if ms % 1000 == 0 { return "\(ms / 1000)s" }
-        return "\(ms)ms"
     }
 }

@@ -39,7 +39,7 @@ public struct Session: Sendable {
         self.config = config
         self.log = log
         if config.debug {
-            log("endpoint \(config.endpoint.path) (from \(config.endpoint.source)), namespace \(config.namespace), timeout \(Duration.describe(milliseconds: config.timeoutMilliseconds))")
+            log("endpoint \(config.endpoint.path) (from \(config.endpoint.source)), namespace \(config.namespace), timeout \(DurationText.describe(milliseconds: config.timeoutMilliseconds))")
             if let note = config.endpoint.note { log(note) }
         }
         let channel: RPCChannel
@@ -97,6 +97,15 @@ public struct Session: Sendable {
         }
     }
 
+    /// Runs calls whose failure is explained (`explain`) as failing while doing `what`.
+    public func doing<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            throw explain(error, doing: what)
+        }
+    }
+
     /// Translates an RPC failure into what failed and what to do next.
     public func explain(_ error: Error, doing what: String) -> Error {
         guard let e = error as? RPCError else { return error }
@@ -105,7 +114,7 @@ public struct Session: Sendable {
         if let full = Self.diskFull(e, call: call) { return full }
         switch e.code {
         case .deadlineExceeded:
-            let t = Duration.describe(milliseconds: e.timeoutMilliseconds > 0 ? e.timeoutMilliseconds : config.timeoutMilliseconds)
+            let t = DurationText.describe(milliseconds: e.timeoutMilliseconds > 0 ? e.timeoutMilliseconds : config.timeoutMilliseconds)
             let what = daemonAnswered ? "stopped answering: no reply within \(t)" : "accepted the connection but did not answer within \(t)"
             return KctrError("\(call): containerd at \(path) \(what)",
                              hint: "the daemon may be hung, overloaded, or not containerd; raise the deadline with --timeout 30s, and check its logs (journalctl -u containerd)")

@@ -40,14 +40,6 @@ public struct Stats: Sendable {
 
     public static let headers = ["CONTAINER", "NAME", "POD", "CPU %", "MEM", "DISK", "INODES"]
 
-    private func cri<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch {
-            throw session.explain(error, doing: what)
-        }
-    }
-
     public func rows(_ f: StatsFilter) async throws -> [StatsRow] {
         try await items(f).map(\.row)
     }
@@ -64,7 +56,7 @@ public struct Stats: Sendable {
     /// and namespace, the container's state and the CPU percentage under `kctr`.
     public func document(_ f: StatsFilter) async throws -> JSONValue {
         let items = try await items(f)
-        let schema = try await cri("describing CRI's ContainerStats") { try CRIMessage.containerStats.schema() }
+        let schema = try await session.doing("describing CRI's ContainerStats") { try CRIMessage.containerStats.schema() }
         return .object(["stats": .array(try items.compactMap { record, row in
             guard let record else { return nil }
             let extras = Extras(podName: row.podName, podNamespace: row.podNamespace, state: row.state, cpuPercent: row.cpuPercent)
@@ -73,8 +65,8 @@ public struct Stats: Sendable {
     }
 
     func items(_ f: StatsFilter) async throws -> [(record: ContainerStatsRecord?, row: StatsRow)] {
-        async let listed = cri("listing containers") { try await session.cri.listContainers() }
-        async let sandboxes = cri("listing pod sandboxes") { try await session.cri.listPodSandboxes() }
+        async let listed = session.doing("listing containers") { try await session.cri.listContainers() }
+        async let sandboxes = session.doing("listing pod sandboxes") { try await session.cri.listPodSandboxes() }
         let containers = try await listed
         let pods = try await sandboxes
         let wanted = try Set(f.ids.map { try Workloads.unique($0, containers.map(\.id), what: "container", list: "kctr ps -a -q") })
@@ -104,7 +96,7 @@ public struct Stats: Sendable {
     }
 
     private func sample(podID: String?) async throws -> [String: ContainerStatsRecord] {
-        let records = try await cri("reading container stats") { try await session.cri.listContainerStats(podSandboxID: podID) }
+        let records = try await session.doing("reading container stats") { try await session.cri.listContainerStats(podSandboxID: podID) }
         var out: [String: ContainerStatsRecord] = [:]
         for r in records { out[r.id] = r }
         return out

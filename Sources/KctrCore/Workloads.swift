@@ -89,14 +89,6 @@ public struct Workloads: Sendable {
         Timestamps.utc(Double(ns) / 1e9)
     }
 
-    private func cri<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch {
-            throw session.explain(error, doing: what)
-        }
-    }
-
     /// A status read of something just listed: NotFound means it went away in between.
     private func status<T>(of what: String, id: String, list: String, _ body: () async throws -> T) async throws -> T {
         await Workloads.testGate()
@@ -117,7 +109,7 @@ public struct Workloads: Sendable {
     /// crictl's `pods -o json`: `{"items": [PodSandbox...]}`, each with kctr's `sandboxImage` under `kctr`.
     public func podsDocument(_ f: PodFilter) async throws -> JSONValue {
         let items = try await podItems(f, details: true)
-        let schema = try await cri("describing CRI's PodSandbox") { try CRIMessage.podSandbox.schema() }
+        let schema = try await session.doing("describing CRI's PodSandbox") { try CRIMessage.podSandbox.schema() }
         return .object(["items": .array(items.map { item in
             CRIDocument.adding(item.row.sandboxImage.map { ["sandboxImage": .string($0)] } ?? [:],
                                to: CRIDocument.message(item.sandbox.proto, schema))
@@ -125,7 +117,7 @@ public struct Workloads: Sendable {
     }
 
     func podItems(_ f: PodFilter, details: Bool) async throws -> [(sandbox: SandboxSummary, row: PodRow)] {
-        var items = try await cri("listing pod sandboxes") { try await session.cri.listPodSandboxes() }
+        var items = try await session.doing("listing pod sandboxes") { try await session.cri.listPodSandboxes() }
         let nameRE = try f.name.map { try Workloads.regex($0, flag: "--name") }
         let nsRE = try f.namespace.map { try Workloads.regex($0, flag: "--namespace") }
         items = items.filter { s in
@@ -142,7 +134,7 @@ public struct Workloads: Sendable {
         if details {
             // The pause image each sandbox runs: containerd's record of the sandbox container (one listing, not
             // one verbose status per pod).
-            let sandboxes = try await cri("listing containerd's sandbox containers in k8s.io") {
+            let sandboxes = try await session.doing("listing containerd's sandbox containers in k8s.io") {
                 try await session.containerd.namespaced(Workloads.criNamespace)
                     .containers(filters: [#"labels."io.cri-containerd.kind"==sandbox"#])
             }
@@ -173,7 +165,7 @@ public struct Workloads: Sendable {
     /// namespace and containerd's task (PID, status, exit status) under `kctr`.
     public func containersDocument(_ f: ContainerFilter) async throws -> JSONValue {
         let items = try await containerItems(f, details: true)
-        let schema = try await cri("describing CRI's Container") { try CRIMessage.container.schema() }
+        let schema = try await session.doing("describing CRI's Container") { try CRIMessage.container.schema() }
         return .object(["containers": .array(try items.map { c, r in
             let extras = ContainerExtras(image: r.image, podName: r.podName, podNamespace: r.podNamespace, pid: r.pid,
                                          taskStatus: r.taskStatus, taskExitStatus: r.taskExitStatus)
@@ -182,12 +174,12 @@ public struct Workloads: Sendable {
     }
 
     func containerItems(_ f: ContainerFilter, details: Bool) async throws -> [(container: ContainerSummary, row: ContainerRow)] {
-        async let listed = cri("listing containers") { try await session.cri.listContainers() }
-        async let sandboxes = cri("listing pod sandboxes") { try await session.cri.listPodSandboxes() }
+        async let listed = session.doing("listing containers") { try await session.cri.listContainers() }
+        async let sandboxes = session.doing("listing pod sandboxes") { try await session.cri.listPodSandboxes() }
         // containerd's tasks in CRI's namespace: the process and its status as the runtime sees it, next to
         // CRI's state (one listing, read while CRI answers).
         async let taskList: [TaskRecord] = details
-            ? cri("listing containerd's tasks in k8s.io") { try await session.containerd.namespaced(Workloads.criNamespace).tasks() }
+            ? session.doing("listing containerd's tasks in k8s.io") { try await session.containerd.namespaced(Workloads.criNamespace).tasks() }
             : []
         var items = try await listed
         let pods = try await sandboxes
@@ -234,13 +226,13 @@ public struct Workloads: Sendable {
     func imageNames(ids: Set<String>) async throws -> [String: String] {
         var out: [String: String] = [:]
         if ids.count > 16 {
-            for image in try await cri("listing images", { try await session.cri.listImages() }) { out[image.id] = Workloads.shownName(image) }
+            for image in try await session.doing("listing images", { try await session.cri.listImages() }) { out[image.id] = Workloads.shownName(image) }
             return out
         }
         return try await withThrowingTaskGroup(of: (String, String?).self) { group in
             for id in ids {
                 group.addTask {
-                    let image = try await cri("reading the status of image \(id)") { try await session.cri.imageStatus(id) }
+                    let image = try await session.doing("reading the status of image \(id)") { try await session.cri.imageStatus(id) }
                     // Only an image with this very ID names it (as when looking it up in the whole list).
                     return (id, image.flatMap { $0.id == id ? Workloads.shownName($0) : nil })
                 }
@@ -254,16 +246,16 @@ public struct Workloads: Sendable {
 
     /// `kctr pods inspect`: the status, the runtime's verbose info (parsed), and the pod's containers.
     public func inspectPod(_ prefix: String) async throws -> Inspected {
-        let ids = try await cri("listing pod sandboxes") { try await session.cri.listPodSandboxes() }.map(\.id)
+        let ids = try await session.doing("listing pod sandboxes") { try await session.cri.listPodSandboxes() }.map(\.id)
         let id = try Workloads.unique(prefix, ids, what: "pod sandbox", list: "kctr pods -q")
         async let statusCall = status(of: "pod sandbox", id: id, list: "kctr pods") { try await session.cri.podSandboxStatus(id: id, verbose: true) }
-        async let containersCall = cri("listing the containers of \(id)") { try await session.cri.listContainers(podSandboxID: id) }
+        async let containersCall = session.doing("listing the containers of \(id)") { try await session.cri.listContainers(podSandboxID: id) }
         let status = try await statusCall
         let containers: JSONValue = .array(try await containersCall.sorted { $0.createdAt > $1.createdAt }.map {
             .object(["id": .string($0.id), "name": .string($0.name), "state": .string($0.state),
                      "attempt": .number(Double($0.attempt))])
         })
-        let schema = try await cri("describing CRI's PodSandboxStatus") { try CRIMessage.podSandboxStatus.schema() }
+        let schema = try await session.doing("describing CRI's PodSandboxStatus") { try CRIMessage.podSandboxStatus.schema() }
         let document = CRIDocument.status(CRIDocument.podSandboxStatus(status.status, schema), info: status.info)
         return Inspected(summary: .object([
             "status": ProtoJSON.value(status.status),
@@ -274,10 +266,10 @@ public struct Workloads: Sendable {
 
     /// `kctr inspect`: the container's status and the runtime's verbose info (parsed).
     public func inspectContainer(_ prefix: String) async throws -> Inspected {
-        let ids = try await cri("listing containers") { try await session.cri.listContainers() }.map(\.id)
+        let ids = try await session.doing("listing containers") { try await session.cri.listContainers() }.map(\.id)
         let id = try Workloads.unique(prefix, ids, what: "container", list: "kctr ps -a -q")
         let status = try await status(of: "container", id: id, list: "kctr ps -a") { try await session.cri.containerStatus(id: id, verbose: true) }
-        let schema = try await cri("describing CRI's ContainerStatus") { try CRIMessage.containerStatus.schema() }
+        let schema = try await session.doing("describing CRI's ContainerStatus") { try CRIMessage.containerStatus.schema() }
         return Inspected(summary: .object([
             "status": ProtoJSON.value(status.status),
             "info": .object(status.info.mapValues(JSONValue.parse)),

@@ -169,7 +169,7 @@ public struct ImageImporter: Sendable {
             note = "containerd came back and \(removed); find out why it stopped (journalctl -u containerd), then run the import again"
         case .leftBehind:
             note = created.isEmpty ? "" : "\(created.joined(separator: ", ")) had been imported whole and stay; "
-            note += "containerd did not answer again within \(Duration.describe(milliseconds: waited))"
+            note += "containerd did not answer again within \(DurationText.describe(milliseconds: waited))"
             if e.hint?.contains("journalctl") != true || e.hint == Session.stoppedHint {
                 note += ": check systemctl status containerd and journalctl -u containerd"
             }
