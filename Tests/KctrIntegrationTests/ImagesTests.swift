@@ -122,7 +122,7 @@ final class ImagesTests: XCTestCase {
 
     func testVersionAndInfo() throws {
         let lab = try Self.shared.get()
-        let server = runProcess(["/usr/bin/ctr", "--address", lab.socket, "version"]).stdout
+        let server = runProcess([lab.ctrPath, "--address", lab.socket, "version"]).stdout
         let v = lab.kctr(["version", "-o", "json"])
         XCTAssertExit(v, 0)
         let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(v.stdout.utf8)) as? [String: Any])

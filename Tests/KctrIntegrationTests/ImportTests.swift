@@ -66,7 +66,7 @@ final class ImportTests: XCTestCase {
         let check = lab.ctr(["images", "check"], namespace: ns)
         XCTAssertEqual(check.lines.dropFirst().map { $0.split(separator: " ").last.map(String.init) ?? "" }, ["true"], check.stdout)
         let id = "t-\(UUID().uuidString.prefix(8).lowercased())"
-        let r = runProcess(["/usr/bin/ctr", "--address", lab.socket, "-n", ns, "run", "--rm", "--runc-root", lab.base + "/runc",
+        let r = runProcess([lab.ctrPath, "--address", lab.socket, "-n", ns, "run", "--rm", "--runc-root", lab.base + "/runc",
                             Self.busybox, id, "echo", "hello"], timeout: 120)
         XCTAssertExit(r, 0)
         XCTAssertEqual(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "hello", r.stderr)
@@ -103,7 +103,7 @@ final class ImportTests: XCTestCase {
         for image in images {
             for blob in image.blobs {
                 XCTAssertNotNil(labels[blob], "\(image.name): \(blob) was collected")
-                let sum = shell(#"exec /usr/bin/ctr --address "$0" -n "$1" content get "$2" | sha256sum"#, [lab.socket, ns, blob])
+                let sum = shell(#"exec "$3" --address "$0" -n "$1" content get "$2" | sha256sum"#, [lab.socket, ns, blob, lab.ctrPath])
                 XCTAssertEqual(sum.stdout.split(separator: " ").first.map { "sha256:" + $0 }, blob, sum.stderr)
             }
             let chain = try XCTUnwrap(image.chainID)

@@ -31,7 +31,7 @@ final class PodNetworkTests: XCTestCase {
         let conditions = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])?["conditions"] as? [[String: Any]])
         XCTAssertEqual(conditions.first { $0["type"] as? String == "NetworkReady" }?["status"] as? Bool, true)
         // Stop the sandbox so the lab tears its network down cleanly.
-        XCTAssertExit(runProcess(["/usr/bin/ctr", "--address", lab.socket, "-n", "k8s.io", "tasks", "kill", "-s", "SIGKILL", pod]), 0)
+        XCTAssertExit(runProcess([lab.ctrPath, "--address", lab.socket, "-n", "k8s.io", "tasks", "kill", "-s", "SIGKILL", pod]), 0)
     }
 
     func testFollowSurvivesRotationAndReportsTheDaemonsDeath() throws {

@@ -79,19 +79,65 @@ func runProcess(_ argv: [String], env: [String: String] = [:], clearEnv: Bool = 
                stdout: stdout, stderr: stderr, seconds: seconds)
 }
 
+/// A containerd version as the lab reports it (`containerd-lab version`, `KCTR_LAB_CONTAINERD_VERSION`).
+struct ContainerdVersion: Comparable, CustomStringConvertible {
+    var major: Int, minor: Int, patch: Int
+
+    /// "1.7.34" (also "1.6.20~ds1"); nil for anything else.
+    init?(_ text: String) {
+        let numbers = text.prefix { $0.isNumber || $0 == "." }.split(separator: ".").compactMap { Int($0) }
+        guard numbers.count == 3 else { return nil }
+        (major, minor, patch) = (numbers[0], numbers[1], numbers[2])
+    }
+
+    init(_ major: Int, _ minor: Int, _ patch: Int = 0) { (self.major, self.minor, self.patch) = (major, minor, patch) }
+
+    static func < (a: Self, b: Self) -> Bool { (a.major, a.minor, a.patch) < (b.major, b.minor, b.patch) }
+    var description: String { "\(major).\(minor).\(patch)" }
+
+    /// Whether CRI reports the configured sandbox image as pinned once it has it (pulled, or imported
+    /// into k8s.io by anyone): 1.6 has no pinning; 1.7 pins images labelled `io.cri-containerd.pinned=pinned`
+    /// and adds that label to the sandbox image when it adopts it; 2.x pins the sandbox image itself.
+    var pinsSandboxImage: Bool { self >= ContainerdVersion(1, 7) }
+
+    /// The config.toml table of CRI's runc options and CNI settings: split out of the CRI plugin in 2.0.
+    var criRuntimeTable: String { major >= 2 ? "io.containerd.cri.v1.runtime" : "io.containerd.grpc.v1.cri" }
+}
+
 /// A private containerd in a temp dir (scripts/containerd-lab), stopped by `stop()`.
+/// Which containerd: `KCTR_CONTAINERD_DIR` (read by the lab script; unset: Debian's on PATH).
 final class Lab {
     let base: String
+    /// The lab's `ctr` (of the same containerd as the daemon) and the daemon's version, as the lab reports them.
+    let ctrPath: String
+    let version: ContainerdVersion
     var socket: String { base + "/containerd.sock" }
 
     /// `prepare` runs on BASE before the daemon starts (e.g. to mount a small tmpfs on BASE/root).
     init(_ options: [String] = [], prepare: ((String) throws -> Void)? = nil) throws {
         base = FileManager.default.temporaryDirectory.appendingPathComponent("kctr-lab-\(UUID().uuidString.prefix(8))").path
         if let prepare { try prepare(base) }
-        let r = runProcess([Paths.lab, "up", base] + options, timeout: 60)
+        let r = runProcess([Paths.lab, "up", base, "--print-env"] + options, timeout: 60)
         guard r.status == 0 else {
             throw SetupError("cannot start a private containerd (\(r.status)): \(r.stderr)")
         }
+        let env = Lab.parseEnv(r.stdout)
+        guard let ctr = env["KCTR_LAB_CTR"], let version = env["KCTR_LAB_CONTAINERD_VERSION"].flatMap(ContainerdVersion.init) else {
+            _ = runProcess([Paths.lab, "down", base], timeout: 60)
+            throw SetupError("containerd-lab up --print-env named no KCTR_LAB_CTR or KCTR_LAB_CONTAINERD_VERSION: \(r.stdout)")
+        }
+        (ctrPath, self.version) = (ctr, version)
+    }
+
+    /// `export KEY=VALUE` lines (values are plain paths and versions here, printed unquoted by `%q`).
+    static func parseEnv(_ text: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix("export ") {
+            let pair = line.dropFirst("export ".count)
+            guard let eq = pair.firstIndex(of: "=") else { continue }
+            out[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+        }
+        return out
     }
 
     /// Stops the daemon; with KCTR_KEEP_LAB=1 it is left running for a look
@@ -110,7 +156,7 @@ final class Lab {
     }
 
     func ctr(_ args: [String], namespace: String = "k8s.io") -> Run {
-        runProcess(["/usr/bin/ctr", "--address", socket, "-n", namespace] + args)
+        runProcess([ctrPath, "--address", socket, "-n", namespace] + args)
     }
 
     var log: String { (try? String(contentsOfFile: base + "/containerd.log", encoding: .utf8)) ?? "" }

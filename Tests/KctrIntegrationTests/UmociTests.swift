@@ -37,7 +37,7 @@ final class UmociTests: XCTestCase {
         XCTAssertEqual(names.count, 1)
         XCTAssertTrue(names.first?.range(of: "^import-[0-9]{4}-[0-9]{2}-[0-9]{2}@sha256:[0-9a-f]{64}$", options: .regularExpression) != nil, "\(names)")
         // Runnable: ctr runs the image kctr unpacked.
-        let run = runProcess(["/usr/bin/ctr", "--address", lab.socket, "-n", "um", "run", "--rm", "--runc-root", lab.base + "/runc",
+        let run = runProcess([lab.ctrPath, "--address", lab.socket, "-n", "um", "run", "--rm", "--runc-root", lab.base + "/runc",
                               "kctr.local/umoci:v1", "umoci-\(getpid())", "/bin/busybox", "echo", "from-umoci"], timeout: 60)
         XCTAssertExit(run, 0)
         XCTAssertEqual(run.stdout, "from-umoci\n")

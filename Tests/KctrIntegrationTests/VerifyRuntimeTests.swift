@@ -99,8 +99,8 @@ final class VerifyRuntimeTests: XCTestCase {
                    "pause.present", "pause.unpacked", "runtimes.default", "runtimes.type", "runtimes.binary"] {
             XCTAssertEqual(out.status(id), "pass", "\(id): \(out.text(id))")
         }
-        // containerd 1.6 cannot pin; no pods run; no kubelet config to compare with.
-        XCTAssertEqual(out.status("pause.pinned"), "skip", out.text("pause.pinned"))
+        // containerd 1.6 cannot pin, 1.7+ pins the configured sandbox image; no pods run; no kubelet config to compare with.
+        XCTAssertEqual(out.status("pause.pinned"), lab.version.pinsSandboxImage ? "pass" : "skip", out.text("pause.pinned"))
         XCTAssertEqual(out.status("pause.in-use"), "skip", out.text("pause.in-use"))
         XCTAssertEqual(out.status("cgroup.driver-match"), "skip", out.text("cgroup.driver-match"))
         XCTAssertTrue(out.text("cgroup.driver-match").contains("kubelet comparison skipped"), out.text("cgroup.driver-match"))
@@ -131,9 +131,11 @@ final class VerifyRuntimeTests: XCTestCase {
         let lines = out.run.lines
         XCTAssertEqual(lines.first, "daemon", out.run.stdout)
         XCTAssertTrue(lines.contains { $0.hasPrefix("  PASS daemon.socket ") }, out.run.stdout)
-        XCTAssertTrue(lines.contains { $0.hasPrefix("  SKIP pause.pinned ") }, out.run.stdout)
+        let pins = lab.version.pinsSandboxImage
+        XCTAssertTrue(lines.contains { $0.hasPrefix(pins ? "  PASS pause.pinned " : "  SKIP pause.pinned ") }, out.run.stdout)
         XCTAssertFalse(out.run.stdout.contains("✔"), out.run.stdout)
-        XCTAssertEqual(lines.last, "6 passed, 0 warnings, 0 failed, 2 skipped", out.run.stdout)
+        XCTAssertEqual(lines.last, pins ? "7 passed, 0 warnings, 0 failed, 1 skipped" : "6 passed, 0 warnings, 0 failed, 2 skipped",
+                       out.run.stdout)
     }
 
     func testUnknownCheckIsAUsageError() throws {
@@ -203,7 +205,7 @@ final class VerifyRuntimeTests: XCTestCase {
         let text = out.text("cgroup.driver-match")
         XCTAssertTrue(text.contains("SystemdCgroup = true"), text)
         XCTAssertTrue(text.contains("expected cgroupsPath to be of format slice:prefix:name"), text)
-        XCTAssertTrue(text.contains("plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options.SystemdCgroup = false"), text)
+        XCTAssertTrue(text.contains("plugins.\"\(lab.version.criRuntimeTable)\".containerd.runtimes.runc.options.SystemdCgroup = false"), text)
         XCTAssertTrue(text.contains("systemctl restart containerd"), text)
         // Without a kubelet config the PID 1 mismatch alone fails.
         XCTAssertEqual(try lab.verify(["--check", "cgroup"]).status("cgroup.driver-match"), "fail")
