@@ -46,7 +46,8 @@ struct VerifyGatherer: Sendable {
         }
         let facts = f
         async let environment = groups.contains(.daemon) ? Self.environment(facts) : nil
-        async let pause = groups.contains(.pause) ? Self.pause(s, facts) : nil
+        // config.drift compares 2.x's sandbox image through its pin.
+        async let pause = !groups.isDisjoint(with: [.pause, .config]) ? Self.pause(s, facts) : nil
         async let cni = groups.contains(.cri) ? Self.cni(facts) : nil
         async let filesystem = groups.contains(.snapshotter) ? Self.filesystem(facts) : nil
         async let binaries = groups.contains(.runtimes) ? Self.runtimeBinaries(facts) : nil
