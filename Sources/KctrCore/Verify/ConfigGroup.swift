@@ -89,7 +89,9 @@ enum ConfigGroup {
 
     // MARK: config.disabled-plugins
 
-    static let criPluginNames: Set<String> = ["cri", "io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images"]
+    /// What disabled_plugins may name CRI's plugins by, in every release: "cri" and each full id.
+    static let criPluginNames: Set<String> = Set(["cri"] + [ContainerdRelease(1, 7), ContainerdRelease(2, 0)]
+        .flatMap { $0.criPlugins.map { "\($0.type).\($0.id)" } })
 
     static func disabledPlugins(_ file: ContainerdConfigFile, _ doc: JSONValue) -> CheckResult {
         let check = Check.configDisabledPlugins

@@ -90,12 +90,12 @@ struct  Containerd__Services__Introspection__V1__ServerResponse
   ProtobufCMessage base;
   char *uuid;
   /*
-   * The daemon's PID and the inode of its PID namespace (0 from daemons that do not send them).
+   * The daemon's PID and the inode of its PID namespace (1.7.34 and 2.3.4 send them; 1.6.20 does not: 0).
    */
   uint64_t pid;
   uint64_t pidns;
   /*
-   * The deprecated features the daemon has seen in use (empty from daemons without the report).
+   * The deprecated features the daemon has seen in use (1.7 and 2.x; empty from daemons without the report).
    */
   size_t n_deprecations;
   Containerd__Services__Introspection__V1__DeprecationWarning **deprecations;
