@@ -199,5 +199,18 @@ final class NodeGroupTests: XCTestCase {
         let gone = KubeProxyArguments.mode(args: ["kube-proxy", "--config=/etc/none.conf"], container: "c", pid: 4321, paths: paths)
         XCTAssertTrue(gone.problem?.message.contains("does not exist") == true, "\(gone)")
         XCTAssertEqual(KubeProxyArguments.mode(args: ["kube-proxy"], container: "c", pid: 1, paths: paths).value?.mode, "")
+
+        // A ConfigMap's relative symlinks are followed; anything that would leave the container's root is not.
+        let croot = root + "/proc/4321/root"
+        try FileManager.default.createDirectory(atPath: croot + "/cm/..2024_01", withIntermediateDirectories: true)
+        try "mode: nftables\n".write(toFile: croot + "/cm/..2024_01/config.conf", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: croot + "/cm/..data", withDestinationPath: "..2024_01")
+        try FileManager.default.createSymbolicLink(atPath: croot + "/cm/config.conf", withDestinationPath: "..data/config.conf")
+        try FileManager.default.createSymbolicLink(atPath: croot + "/cm/host.conf", withDestinationPath: "/etc/hostname")
+        XCTAssertEqual(KubeProxyArguments.mode(args: ["kube-proxy", "--config=/cm/config.conf"], container: "c", pid: 4321, paths: paths).value?.mode, "nftables")
+        for escape in ["/cm/host.conf", "/../../../etc/hostname"] {
+            let refused = KubeProxyArguments.mode(args: ["kube-proxy", "--config=" + escape], container: "c", pid: 4321, paths: paths)
+            XCTAssertEqual(refused.problem?.message, "the kube-proxy container c names --config \(escape), which leads out of the container (an absolute symlink or ..): not read")
+        }
     }
 }

@@ -154,6 +154,33 @@ extension HostProbes {
         return .success(DaemonEnvironment(pid: pid, path: path, disablePigz: variables["CONTAINERD_DISABLE_PIGZ"], helpers: found))
     }
 
+    /// `path` inside a container's root (`/proc/PID/root`), symlinks followed as the container sees them:
+    /// relative ones within it; an absolute one, or `..` above the root, would resolve on the host (the
+    /// magic link is not a chroot for kctr), so the path is refused (nil). ConfigMap files are relative
+    /// symlinks (config.conf -> ..data/config.conf).
+    static func insideContainer(root: String, path: String) -> String? {
+        var pending = path.split(separator: "/").map(String.init).reversed() as [String]
+        var parts: [String] = []
+        var links = 0
+        while let part = pending.popLast() {
+            if part == "." || part.isEmpty { continue }
+            if part == ".." {
+                guard !parts.isEmpty else { return nil }
+                parts.removeLast()
+                continue
+            }
+            let candidate = root + "/" + (parts + [part]).joined(separator: "/")
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: candidate) {
+                links += 1
+                guard links <= 40, !target.hasPrefix("/") else { return nil }
+                pending += target.split(separator: "/").map(String.init).reversed()
+                continue
+            }
+            parts.append(part)
+        }
+        return root + "/" + parts.joined(separator: "/")
+    }
+
     // MARK: - The kubelet
 
     /// `kubelet --version`, when a kubelet is on PATH and kctr may run it.

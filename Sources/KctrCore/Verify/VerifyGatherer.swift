@@ -371,7 +371,10 @@ enum KubeProxyArguments {
         guard let pid, pid > 0 else {
             return .unknown(KctrError("\(whose) reads \(config), but the runtime does not report its PID"))
         }
-        let file = paths.proc("\(pid)/root") + (config.hasPrefix("/") ? config : "/" + config)
+        let root = paths.proc("\(pid)/root")
+        guard let file = HostProbes.insideContainer(root: root, path: config) else {
+            return .unknown(KctrError("\(whose) names --config \(config), which leads out of the container (an absolute symlink or ..): not read"))
+        }
         let (doc, error) = NodeFiles.loadYAML(path: file)
         if let error { return .unknown(KctrError("\(whose): \(error)")) }
         guard let doc else { return .unknown(KctrError("\(whose) names --config \(config), but \(file) does not exist")) }
