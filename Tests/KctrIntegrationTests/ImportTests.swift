@@ -233,7 +233,7 @@ final class ImportTests: XCTestCase {
         XCTAssertExit(lab.ctr(["images", "import", try TestImages.path("all.oci.tar")]), 0)
         let dir = try tempDir()
         let out = dir.file("ctr.tar")
-        XCTAssertExit(lab.ctr(["images", "export", out, Self.multi, Self.pause]), 0)
+        XCTAssertExit(lab.ctrExport(out, [Self.multi, Self.pause]), 0)
         let ns = uniqueNamespace("rt-kctr")
         let r = lab.kctr(["-n", ns, "import", out])
         XCTAssertExit(r, 0)

@@ -274,7 +274,7 @@ final class MultiPlatformTests: XCTestCase {
         let fx = try MultiPlatformFixture.make(.partial, in: dir)
         let source = uniqueNamespace("mp-ctr-src"), target = uniqueNamespace("mp-ctr-dst")
         XCTAssertExit(lab.kctr(["-n", source, "import", fx.path]), 0)
-        XCTAssertExit(lab.ctr(["images", "export", dir.file("ctr.tar"), Self.name], namespace: source), 0)
+        XCTAssertExit(lab.ctrExport(dir.file("ctr.tar"), [Self.name], namespace: source), 0)
         let r = lab.kctr(["-n", target, "import", "--all-platforms", dir.file("ctr.tar")])
         XCTAssertExit(r, 0)
         let warnings = skippedWarnings(r)

@@ -10,6 +10,8 @@ struct PodSpec {
     var logDir: String
     var hostNetwork = true
     var labels: [String: String] = [:]
+    /// The lab's default sandbox image (scripts/containerd-lab --sandbox-image).
+    var sandboxImage = "registry.k8s.io/pause:3.9"
 }
 
 struct ContainerSpec {
@@ -27,6 +29,7 @@ enum PodFixture {
     static func start(socket: String, pod: PodSpec, containers: [ContainerSpec]) throws -> (pod: String, containers: [String]) {
         try FileManager.default.createDirectory(atPath: pod.logDir, withIntermediateDirectories: true)
         return try withCRI(socket: socket) { cri in
+            try await waitUntilCRIHas([pod.sandboxImage] + containers.map(\.image), cri)
             let kubelet = ["io.kubernetes.pod.name": pod.name, "io.kubernetes.pod.namespace": pod.namespace]
             var sandbox = Proto([
                 "metadata": .message(Proto(["name": .string(pod.name), "uid": .string("uid-\(pod.name)"),
@@ -54,6 +57,19 @@ enum PodFixture {
                 ids.append(id)
             }
             return (podID, ids)
+        }
+    }
+
+    /// CRI learns of images imported with `ctr` from containerd's events, after the import returned; a pod
+    /// started before then makes CRI pull the image (no registry here). 2.x is seen to lag; wait (30 s at most).
+    static func waitUntilCRIHas(_ refs: [String], _ cri: CRIAPI) async throws {
+        for ref in Set(refs) {
+            var tries = 0
+            while try await cri.imageStatus(ref) == nil {
+                tries += 1
+                guard tries < 600 else { throw SetupError("CRI does not know \(ref) 30 s after its import") }
+                try await Task.sleep(nanoseconds: 50_000_000)
+            }
         }
     }
 

@@ -159,6 +159,13 @@ final class Lab {
         runProcess([ctrPath, "--address", socket, "-n", namespace] + args)
     }
 
+    /// `ctr images export OUT REF...`. On 2.x ctr exports through the Transfer API and may exit before its
+    /// goroutine has written the whole stream to OUT (seen with 2.3.4: a truncated tar, exit 0); `--local`
+    /// exports in ctr's own process, as 1.x always does.
+    func ctrExport(_ out: String, _ refs: [String], namespace: String = "k8s.io") -> Run {
+        ctr(["images", "export"] + (version.major >= 2 ? ["--local"] : []) + [out] + refs, namespace: namespace)
+    }
+
     var log: String { (try? String(contentsOfFile: base + "/containerd.log", encoding: .utf8)) ?? "" }
 }
 

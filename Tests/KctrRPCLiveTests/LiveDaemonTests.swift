@@ -264,7 +264,8 @@ final class LiveDaemonTests: XCTestCase {
     }
 }
 
-/// One private containerd for the class, started on first use.
+/// One private containerd for the class, started on first use. Which containerd: `KCTR_CONTAINERD_DIR`,
+/// read by the lab script from the environment this process passes on (unset: Debian's on PATH).
 final class LiveLab: @unchecked Sendable {
     // @unchecked: guarded by `lock`.
     private let lock = NSLock()
