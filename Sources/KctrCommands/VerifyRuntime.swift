@@ -33,6 +33,9 @@ struct VerifyRuntime: AsyncParsableCommand {
     @Flag(help: "Warnings fail too (exit 1).")
     var strict = false
 
+    @Flag(help: "List every check (id, group, title) and exit.")
+    var list = false
+
     @Option(name: [.short, .long], help: "Output format: table, json or yaml.")
     var output: OutputFormatArgument = .table
 
@@ -50,17 +53,24 @@ struct VerifyRuntime: AsyncParsableCommand {
 
     func validate() throws {
         try validateSummarize()
+        let unknown = VerifyRunner.unknownSelections(Set(checks))
+        if !unknown.isEmpty {
+            throw ValidationError("unknown check \(unknown.joined(separator: ", ")) (valid groups: \(VerifyGroup.allCases.map(\.rawValue).joined(separator: ", ")); valid ids: \(Check.allCases.map(\.id).joined(separator: ", ")); kctr verify-runtime --list shows them)")
+        }
     }
 
     func run() async throws {
         if summarize { return try runSummarize() }
+        if list {
+            Console.out(Self.listing())
+            return
+        }
         var paths = VerifyPaths()
         paths.containerdConfig = containerdConfig
         paths.kubeletConfig = kubeletConfig
         paths.crictlConfig = global.crictlConfig ?? Endpoint.defaultCrictlConfig
         paths.root = root.hasSuffix("/") ? String(root.dropLast()) : root
 
-        let groups = Set(VerifyGroup.allCases.map(\.rawValue))
         let only = Set(checks)
 
         // Resolve the endpoint without failing: a bad crictl config is a finding, not a crash.
@@ -91,13 +101,6 @@ struct VerifyRuntime: AsyncParsableCommand {
 
         var report = await runner.run(only: only)
         report.node = node
-        let unknown = only.filter { name in !groups.contains(name) && !report.checks.contains { $0.id == name } }
-        if !unknown.isEmpty {
-            let all = only == [] ? report : await runner.run(only: [])
-            let ids = all.checks.map { $0.id }
-            throw KctrError.usage("unknown check \(unknown.sorted().joined(separator: ", "))",
-                                  hint: "valid groups: \(VerifyGroup.allCases.map(\.rawValue).joined(separator: ", ")); valid ids: \(ids.joined(separator: ", "))")
-        }
 
         if let doc = try Render.document(report, as: output.format) {
             Console.out(doc)
@@ -117,6 +120,17 @@ struct VerifyRuntime: AsyncParsableCommand {
         // Cannot fail: no flag, no environment, no crictl config.
         return (try? Endpoint.resolve(flag: nil, environment: [:], crictlConfig: nil, readFile: none))
             ?? (try! Endpoint.resolve(flag: Endpoint.defaultPath, environment: [:], crictlConfig: nil))
+    }
+
+    /// `--list`: the catalogue, one check a line, grouped.
+    static func listing() -> String {
+        let width = Check.allCases.map(\.id.count).max() ?? 0
+        var text = ""
+        for group in VerifyGroup.allCases {
+            text += (text.isEmpty ? "" : "\n") + group.rawValue + "\n"
+            for check in Check.of(group) { text += "  \(Render.pad(check.id, width))  \(check.title)\n" }
+        }
+        return text
     }
 
     /// Symbols only when stdout is a terminal whose locale is UTF-8.

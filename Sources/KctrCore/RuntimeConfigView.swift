@@ -1,7 +1,9 @@
+import Foundation
 import KctrRPC
 
 /// The CRI plugin's configuration as the daemon runs it, decoded from the
-/// verbose `Status` info (`info["config"]`, containerd 1.6/1.7 layout).
+/// verbose `Status` info (`info["config"]`). containerd 1.x reports all of it; 2.x only the runtime
+/// half: no `sandboxImage`, no `containerd.snapshotter`, no `registry` (those stay nil).
 public struct RuntimeConfigView: Codable, Sendable, Equatable {
     public struct Runtime: Codable, Sendable, Equatable {
         public var name: String
@@ -21,6 +23,19 @@ public struct RuntimeConfigView: Codable, Sendable, Equatable {
     public var rootDir: String?
     public var stateDir: String?
 
+    // Read by verify-runtime, not printed by `kctr info` (not encoded).
+    /// CNI plugin directories: 2.1+'s `binDirs` list, else `binDir` (comma-separated lists split).
+    public var cniBinDirs: [String] = []
+    /// containerd's root directory and the socket it serves, as it runs with them.
+    public var containerdRootDir: String?
+    public var containerdEndpoint: String?
+    /// `registry.configPath` (1.x only).
+    public var registryConfigPath: String?
+
+    enum CodingKeys: String, CodingKey {
+        case snapshotter, sandboxImage, defaultRuntime, runtimes, cniBinDir, cniConfDir, systemdCgroupLegacy, rootDir, stateDir
+    }
+
     public init(status: CRIStatus) {
         self.init(configJSON: status.info["config"].map(JSONValue.parse) ?? .null)
     }
@@ -35,6 +50,14 @@ public struct RuntimeConfigView: Codable, Sendable, Equatable {
         cniConfDir = c["cni"]?["confDir"]?.string
         rootDir = c["rootDir"]?.string
         stateDir = c["stateDir"]?.string
+        if case .array(let dirs)? = c["cni"]?["binDirs"], !dirs.isEmpty {
+            cniBinDirs = dirs.compactMap(\.string)
+        } else if let dir = cniBinDir, !dir.isEmpty {
+            cniBinDirs = dir.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        containerdRootDir = c["containerdRootDir"]?.string
+        containerdEndpoint = c["containerdEndpoint"]?.string
+        registryConfigPath = c["registry"]?["configPath"]?.string
         let table = containerd?["runtimes"]?.object ?? [:]
         runtimes = table.keys.sorted().map { name in
             let r = table[name] ?? .null

@@ -40,6 +40,13 @@ public struct CRIAPI: Sendable {
         }
     }
 
+    /// The mount points of the filesystems holding images (containerd: the CRI snapshotter's
+    /// directory, `<root>/io.containerd.snapshotter.v1.<name>`).
+    public func imageFsMountpoints() async throws(RPCError) -> [String] {
+        let r = try await rpc.unary(RPCMethod(Service.image, "ImageFsInfo"))
+        return r.messages("image_filesystems").map { ($0.message("fs_id") ?? Proto()).string("mountpoint") }
+    }
+
     public func listImages() async throws(RPCError) -> [CRIImage] {
         let r = try await rpc.unary(RPCMethod(Service.image, "ListImages"))
         return r.messages("images").map(CRIImage.init)

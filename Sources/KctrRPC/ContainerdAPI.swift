@@ -48,6 +48,11 @@ public struct ContainerdAPI: Sendable {
         }
     }
 
+    /// The daemon itself: its PID and the deprecated features it has seen in use.
+    public func server() async throws(RPCError) -> ServerInfo {
+        ServerInfo(try await rpc.unary(RPCMethod(Service.introspection, "Server")))
+    }
+
     public func plugins(filters: [String] = []) async throws(RPCError) -> [PluginRecord] {
         let r = try await rpc.unary(RPCMethod(Service.introspection, "Plugins"), Proto(["filters": .strings(filters)]))
         return r.messages("plugins").map(PluginRecord.init)

@@ -104,6 +104,43 @@ public struct PluginRecord: Sendable, Equatable, Codable {
     }
 }
 
+/// Introspection.Server: who the daemon is and what it has seen deprecated.
+public struct ServerInfo: Sendable, Equatable, Codable {
+    public var uuid: String
+    /// 0 when the daemon does not send it.
+    public var pid: UInt64
+    public var pidNamespace: UInt64
+    public var deprecations: [DeprecationWarning]
+
+    public init(uuid: String, pid: UInt64, pidNamespace: UInt64, deprecations: [DeprecationWarning]) {
+        self.uuid = uuid
+        self.pid = pid
+        self.pidNamespace = pidNamespace
+        self.deprecations = deprecations
+    }
+
+    init(_ p: Proto) {
+        self.init(uuid: p.string("uuid"), pid: p.uint("pid"), pidNamespace: p.uint("pidns"),
+                  deprecations: p.messages("deprecations").map {
+                      DeprecationWarning(id: $0.string("id"), message: $0.string("message"), lastOccurrence: $0.timestamp("last_occurrence"))
+                  })
+    }
+}
+
+/// A deprecated feature in use, as containerd reports it ("io.containerd.deprecation/cgroup-v1").
+public struct DeprecationWarning: Sendable, Equatable, Codable {
+    public var id: String
+    public var message: String
+    /// Seconds since 1970.
+    public var lastOccurrence: Double?
+
+    public init(id: String, message: String, lastOccurrence: Double? = nil) {
+        self.id = id
+        self.message = message
+        self.lastOccurrence = lastOccurrence
+    }
+}
+
 public struct SnapshotInfo: Sendable, Equatable, Codable {
     public var name: String
     public var parent: String

@@ -7,7 +7,7 @@ import XCTest
 /// node-b.json and node-c.json are copies with statuses edited (node-c's `node` removed);
 /// kubectl-logs-prefix.txt is what `kubectl logs --prefix` prints for three such pods.
 final class FleetSummaryTests: XCTestCase {
-    static func fixture(_ name: String) throws -> String { try ConfigChecksTests.fixture("fleet/\(name)") }
+    static func fixture(_ name: String) throws -> String { try VerifyFixtures.fixture("fleet/\(name)") }
 
     private func noStdin() throws(KctrError) -> String { throw KctrError("stdin read in a test") }
 

@@ -31,7 +31,7 @@ final class TOMLTests: XCTestCase {
 
     /// `containerd config default` of containerd 1.6.20 (Debian 12), parsed to expected values.
     func testContainerd16DefaultConfig() throws {
-        let doc = try parse(try fixture("containerd-1.6-default.toml"))
+        let doc = try parse(try fixture("defaults/config-default-1.6.20.toml"))
         XCTAssertEqual(Set(doc.object?.keys.map { $0 } ?? []),
                        ["disabled_plugins", "imports", "oom_score", "plugin_dir", "required_plugins", "root", "state", "temp",
                         "version", "cgroup", "debug", "grpc", "metrics", "plugins", "proxy_plugins", "stream_processors",

@@ -77,9 +77,17 @@ final class VerifyRuntimeTests: XCTestCase {
     static let missingPause = SharedLab(["--cni", "--sandbox-image", "registry.k8s.io/pause:never-imported"]) { try importPause($0) }
     static let native = SharedLab(["--cni", "--snapshotter", "native"]) { try importPause($0) }
     static let noCNI = SharedLab()
+    /// A host-network pod with a container named kube-proxy that reads its mode from a file in its own root.
+    static let kubeProxy = SharedLab { lab in
+        let r = lab.kctr(["import", try TestImages.path("all.oci.tar")])
+        guard r.status == 0 else { throw SetupError("kctr import failed: \(r.stderr)") }
+        let script = "mkdir -p /var/lib/kube-proxy && printf 'kind: KubeProxyConfiguration\\nmode: ipvs\\n' > /var/lib/kube-proxy/config.conf && exec sleep 3600"
+        _ = try PodFixture.start(socket: lab.socket, pod: PodSpec(name: "kube-proxy-x1", namespace: "kube-system", logDir: lab.base + "/pod-logs"),
+                                 containers: [ContainerSpec(name: "kube-proxy", command: ["sh", "-c", script, "kube-proxy", "--config=/var/lib/kube-proxy/config.conf"])])
+    }
 
     override class func tearDown() {
-        for lab in [healthy, systemdCgroup, criDisabled, missingPause, native, noCNI] { lab.stop() }
+        for lab in [healthy, systemdCgroup, criDisabled, missingPause, native, noCNI, kubeProxy] { lab.stop() }
     }
 
     // MARK: healthy
@@ -134,8 +142,11 @@ final class VerifyRuntimeTests: XCTestCase {
         let pins = lab.version.pinsSandboxImage
         XCTAssertTrue(lines.contains { $0.hasPrefix(pins ? "  PASS pause.pinned " : "  SKIP pause.pinned ") }, out.run.stdout)
         XCTAssertFalse(out.run.stdout.contains("✔"), out.run.stdout)
-        XCTAssertEqual(lines.last, pins ? "7 passed, 0 warnings, 0 failed, 1 skipped" : "6 passed, 0 warnings, 0 failed, 2 skipped",
-                       out.run.stdout)
+        // The summary counts what the JSON report holds.
+        let json = try lab.verify(["--check", "daemon", "--check", "pause"])
+        let count = { (status: String) in json.checks.filter { $0["status"] as? String == status }.count }
+        XCTAssertEqual(count("warn") + count("fail"), 0, json.run.stdout)
+        XCTAssertEqual(lines.last, "\(count("pass")) passed, 0 warnings, 0 failed, \(count("skip")) skipped", out.run.stdout)
     }
 
     func testUnknownCheckIsAUsageError() throws {
@@ -145,6 +156,10 @@ final class VerifyRuntimeTests: XCTestCase {
         XCTAssertTrue(out.run.stderr.contains("unknown check cgroup.nope"), out.run.stderr)
         XCTAssertTrue(out.run.stderr.contains("cgroup.driver-match"), out.run.stderr)
         XCTAssertTrue(out.run.stderr.contains("valid groups: daemon, cri, cgroup"), out.run.stderr)
+        XCTAssertTrue(out.run.stderr.contains("kctr verify-runtime --list"), out.run.stderr)
+        let list = runProcess([Paths.kctr, "verify-runtime", "--list"])
+        XCTAssertExit(list, 0)
+        XCTAssertTrue(list.lines.contains { $0.hasPrefix("  cgroup.driver-match ") }, list.stdout)
         XCTAssertEqual(try lab.verify(["--check", "nogroup"], json: false).run.status, 64)
     }
 
@@ -174,12 +189,17 @@ final class VerifyRuntimeTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let evil = dir + "/evil-runc", marker = dir + "/ran"
-        try "#!/bin/sh\ntouch \(marker)\necho 'runc version 6.6.6'\n".write(toFile: evil, atomically: true, encoding: .utf8)
+        // Marks kctr's run only: containerd 2.x runs `<BinaryName> features` itself.
+        try "#!/bin/sh\n[ \"$1\" = --version ] && touch \(marker)\necho 'runc version 6.6.6'\n".write(toFile: evil, atomically: true, encoding: .utf8)
         XCTAssertEqual(chmod(evil, 0o757), 0)
+        // The runtimes table of the version the lab writes (2.x ignores the 1.x table).
+        let version = ContainerdVersion(runProcess([Paths.lab, "version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        let runtimes = (version?.major ?? 1) >= 2 ? "plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes"
+            : "plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes"
         try """
-            [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.evil]
+            [\(runtimes).evil]
               runtime_type = "io.containerd.runc.v2"
-              [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.evil.options]
+              [\(runtimes).evil.options]
                 BinaryName = "\(evil)"
 
             """.write(toFile: dir + "/extra.toml", atomically: true, encoding: .utf8)
@@ -200,12 +220,15 @@ final class VerifyRuntimeTests: XCTestCase {
         let lab = try Self.systemdCgroup.get()
         let out = try lab.verify(["--check", "cgroup"], cgroupDriver: "cgroupfs")
         XCTAssertExit(out.run, 1)
-        XCTAssertEqual(out.ids, ["cgroup.driver-match"])
+        XCTAssertEqual(out.ids, ["cgroup.driver-match", "cgroup.driver-source", "cgroup.v1"])
         XCTAssertEqual(out.status("cgroup.driver-match"), "fail")
         let text = out.text("cgroup.driver-match")
         XCTAssertTrue(text.contains("SystemdCgroup = true"), text)
         XCTAssertTrue(text.contains("expected cgroupsPath to be of format slice:prefix:name"), text)
-        XCTAssertTrue(text.contains("plugins.\"\(lab.version.criRuntimeTable)\".containerd.runtimes.runc.options.SystemdCgroup = false"), text)
+        // The fix names the table of the file's own version, quoted as that version's `containerd config default` does.
+        let table = lab.version.major >= 2 ? "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]"
+            : "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]"
+        XCTAssertTrue(text.contains("set `SystemdCgroup = false` in \(table) of \(lab.base)/config.toml"), text)
         XCTAssertTrue(text.contains("systemctl restart containerd"), text)
         // Without a kubelet config the PID 1 mismatch alone fails.
         XCTAssertEqual(try lab.verify(["--check", "cgroup"]).status("cgroup.driver-match"), "fail")
@@ -287,5 +310,43 @@ final class VerifyRuntimeTests: XCTestCase {
         XCTAssertTrue(out.text("cri.cni-config").contains("\(lab.base)/net.d"), out.text("cri.cni-config"))
         XCTAssertTrue(out.text("cri.cni-config").contains("network add-on"), out.text("cri.cni-config"))
         XCTAssertEqual(out.status("cri.cni-binaries"), "skip")
+    }
+
+    // MARK: the daemon's own process
+
+    /// containerd's PATH is read from its own environment: the lab starts it with its directory first.
+    func testDecompressionReadsTheDaemonsOwnEnvironment() throws {
+        let lab = try Self.healthy.get()
+        let out = try lab.verifyOnHost(["--check", "daemon.decompression"])
+        let pid = try String(contentsOfFile: lab.base + "/containerd.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let evidence = out.check("daemon.decompression")?["evidence"] as? String ?? ""
+        XCTAssertTrue(evidence.hasPrefix("/proc/\(pid)/environ: PATH="), out.text("daemon.decompression"))
+        let unpigz = ["/usr/local/bin", "/usr/bin", "/bin"].contains { FileManager.default.isExecutableFile(atPath: $0 + "/unpigz") }
+        XCTAssertEqual(out.status("daemon.decompression"), unpigz ? "pass" : "warn", out.text("daemon.decompression"))
+    }
+
+    // MARK: kubeProxy
+
+    /// On kubeadm nodes kube-proxy's config.conf exists only in its pod: kernel.ipvs reads the running
+    /// container's arguments through CRI and the file they name through /proc/PID/root.
+    func testKubeProxyModeIsReadFromItsRunningContainer() throws {
+        let lab = try Self.kubeProxy.get()
+        let out = try lab.verifyOnHost(["--check", "kernel.ipvs"])
+        let text = out.text("kernel.ipvs")
+        XCTAssertNotEqual(out.status("kernel.ipvs"), "skip", text)
+        XCTAssertTrue(text.contains("kube-proxy mode is ipvs"), text)
+        XCTAssertTrue(text.contains("the kube-proxy container ") && text.contains("--config /var/lib/kube-proxy/config.conf (/proc/"), text)
+    }
+}
+
+extension Lab {
+    /// `kctr verify-runtime -o json` on this lab, reading the real /proc and /sys (no --root), without a
+    /// kubelet config.
+    func verifyOnHost(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> VerifyOutput {
+        let r = kctr(["verify-runtime", "--containerd-config", base + "/config.toml", "--kubelet-config", base + "/no-kubelet.yaml",
+                      "--crictl-config", base + "/no-crictl.yaml", "-o", "json"] + args)
+        let doc = try XCTUnwrap(try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any],
+                                "not JSON (exit \(r.status)): \(r.stdout)\n\(r.stderr)", file: file, line: line)
+        return VerifyOutput(run: r, checks: doc["checks"] as? [[String: Any]] ?? [])
     }
 }

@@ -19,7 +19,7 @@ public enum CheckStatus: String, Codable, Sendable, Comparable, CaseIterable {
 
 /// One finding: what was checked, what was found, where, and the fix.
 public struct CheckResult: Codable, Sendable, Equatable {
-    /// Stable id, "<group>.<name>", e.g. "cgroup.driver-match". `--check` selects by group or id.
+    /// Stable id, "<group>.<name>", e.g. "cgroup.driver-match" (the catalogue: `Check`). `--check` selects by group or id.
     public var id: String
     /// One of `VerifyGroup.allCases` raw values.
     public var group: String
@@ -43,14 +43,14 @@ public struct CheckResult: Codable, Sendable, Equatable {
     }
 }
 
-/// The groups of checks, in the order they run and print.
+/// The groups of checks, in the order they run and print (each check's group: `Check`).
 public enum VerifyGroup: String, CaseIterable, Codable, Sendable {
-    case daemon          // 1. socket, version, CRI plugin loaded and serving
+    case daemon          // 1. socket, version, CRI plugin loaded and serving, deprecations, kubelet skew, decompression
     case cri             // 2. RuntimeReady/NetworkReady, CNI config and binaries
-    case cgroup          // 3. SystemdCgroup vs kubelet cgroupDriver vs PID 1
+    case cgroup          // 3. SystemdCgroup vs kubelet cgroupDriver vs PID 1, who sets it, cgroup v1
     case snapshotter     // 4. plugin loaded; filesystem can serve it
-    case pause           // 5. sandbox image present, unpacked, pinned; pods use it
-    case config          // 6. config.toml: parses, version, unknown/deprecated keys, disabled_plugins, drift
+    case pause           // 5. sandbox image present, unpacked, pinned, current; pods use it
+    case config          // 6. config.toml: parses, version, unknown keys, disabled_plugins, drift
     case runtimes        // 7. default runtime exists, type, binary runs
     case crictl          // 8. /etc/crictl.yaml endpoints
     case kernel          // 9. modules, sysctls, ip_vs, swap
@@ -69,35 +69,6 @@ public struct VerifyPaths: Sendable, Equatable {
 
     public func proc(_ path: String) -> String { root + "/proc/" + path }
     public func sys(_ path: String) -> String { root + "/sys/" + path }
-}
-
-/// What the checks look at, gathered once before they run.
-public struct VerifyContext: Sendable {
-    public var paths: VerifyPaths
-    public var endpoint: Endpoint
-    /// nil when the daemon could not be reached (daemon checks fail, RPC-based checks skip).
-    public var session: Session?
-    /// Why the daemon could not be reached or asked.
-    public var daemonError: String?
-    public var version: DaemonVersion?
-    public var plugins: [PluginStatus]
-    /// nil when CRI does not serve.
-    public var criStatus: CRIStatus?
-    public var criError: String?
-    /// The CRI plugin's configuration as the daemon runs it.
-    public var running: RuntimeConfigView?
-    /// config.toml parsed (nil when absent or unparsable; see containerdConfigError).
-    public var containerdConfig: JSONValue?
-    public var containerdConfigError: String?
-    /// The kubelet's config.yaml parsed, nil when absent.
-    public var kubeletConfig: JSONValue?
-    public var kubeletConfigError: String?
-
-    public init(paths: VerifyPaths, endpoint: Endpoint) {
-        self.paths = paths
-        self.endpoint = endpoint
-        self.plugins = []
-    }
 }
 
 public struct VerifyReport: Codable, Sendable, Equatable {

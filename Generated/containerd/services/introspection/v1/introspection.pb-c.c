@@ -193,6 +193,51 @@ void   containerd__services__introspection__v1__server_response__free_unpacked
   assert(message->base.descriptor == &containerd__services__introspection__v1__server_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   containerd__services__introspection__v1__deprecation_warning__init
+                     (Containerd__Services__Introspection__V1__DeprecationWarning         *message)
+{
+  static const Containerd__Services__Introspection__V1__DeprecationWarning init_value = CONTAINERD__SERVICES__INTROSPECTION__V1__DEPRECATION_WARNING__INIT;
+  *message = init_value;
+}
+size_t containerd__services__introspection__v1__deprecation_warning__get_packed_size
+                     (const Containerd__Services__Introspection__V1__DeprecationWarning *message)
+{
+  assert(message->base.descriptor == &containerd__services__introspection__v1__deprecation_warning__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t containerd__services__introspection__v1__deprecation_warning__pack
+                     (const Containerd__Services__Introspection__V1__DeprecationWarning *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &containerd__services__introspection__v1__deprecation_warning__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t containerd__services__introspection__v1__deprecation_warning__pack_to_buffer
+                     (const Containerd__Services__Introspection__V1__DeprecationWarning *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &containerd__services__introspection__v1__deprecation_warning__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Containerd__Services__Introspection__V1__DeprecationWarning *
+       containerd__services__introspection__v1__deprecation_warning__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Containerd__Services__Introspection__V1__DeprecationWarning *)
+     protobuf_c_message_unpack (&containerd__services__introspection__v1__deprecation_warning__descriptor,
+                                allocator, len, data);
+}
+void   containerd__services__introspection__v1__deprecation_warning__free_unpacked
+                     (Containerd__Services__Introspection__V1__DeprecationWarning *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &containerd__services__introspection__v1__deprecation_warning__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor containerd__services__introspection__v1__plugin__exports_entry__field_descriptors[2] =
 {
   {
@@ -436,7 +481,7 @@ const ProtobufCMessageDescriptor containerd__services__introspection__v1__plugin
   (ProtobufCMessageInit) containerd__services__introspection__v1__plugins_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor containerd__services__introspection__v1__server_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor containerd__services__introspection__v1__server_response__field_descriptors[4] =
 {
   {
     "uuid",
@@ -450,14 +495,53 @@ static const ProtobufCFieldDescriptor containerd__services__introspection__v1__s
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "pid",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Introspection__V1__ServerResponse, pid),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pidns",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Introspection__V1__ServerResponse, pidns),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "deprecations",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Containerd__Services__Introspection__V1__ServerResponse, n_deprecations),
+    offsetof(Containerd__Services__Introspection__V1__ServerResponse, deprecations),
+    &containerd__services__introspection__v1__deprecation_warning__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned containerd__services__introspection__v1__server_response__field_indices_by_name[] = {
+  3,   /* field[3] = deprecations */
+  1,   /* field[1] = pid */
+  2,   /* field[2] = pidns */
   0,   /* field[0] = uuid */
 };
 static const ProtobufCIntRange containerd__services__introspection__v1__server_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor containerd__services__introspection__v1__server_response__descriptor =
 {
@@ -467,11 +551,75 @@ const ProtobufCMessageDescriptor containerd__services__introspection__v1__server
   "Containerd__Services__Introspection__V1__ServerResponse",
   "containerd.services.introspection.v1",
   sizeof(Containerd__Services__Introspection__V1__ServerResponse),
-  1,
+  4,
   containerd__services__introspection__v1__server_response__field_descriptors,
   containerd__services__introspection__v1__server_response__field_indices_by_name,
   1,  containerd__services__introspection__v1__server_response__number_ranges,
   (ProtobufCMessageInit) containerd__services__introspection__v1__server_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor containerd__services__introspection__v1__deprecation_warning__field_descriptors[3] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Introspection__V1__DeprecationWarning, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "message",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Introspection__V1__DeprecationWarning, message),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "last_occurrence",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Containerd__Services__Introspection__V1__DeprecationWarning, last_occurrence),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned containerd__services__introspection__v1__deprecation_warning__field_indices_by_name[] = {
+  0,   /* field[0] = id */
+  2,   /* field[2] = last_occurrence */
+  1,   /* field[1] = message */
+};
+static const ProtobufCIntRange containerd__services__introspection__v1__deprecation_warning__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor containerd__services__introspection__v1__deprecation_warning__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "containerd.services.introspection.v1.DeprecationWarning",
+  "DeprecationWarning",
+  "Containerd__Services__Introspection__V1__DeprecationWarning",
+  "containerd.services.introspection.v1",
+  sizeof(Containerd__Services__Introspection__V1__DeprecationWarning),
+  3,
+  containerd__services__introspection__v1__deprecation_warning__field_descriptors,
+  containerd__services__introspection__v1__deprecation_warning__field_indices_by_name,
+  1,  containerd__services__introspection__v1__deprecation_warning__number_ranges,
+  (ProtobufCMessageInit) containerd__services__introspection__v1__deprecation_warning__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCMethodDescriptor containerd__services__introspection__v1__introspection__method_descriptors[2] =

@@ -16,6 +16,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 #include "containerd/types/platform.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
+#include "google/protobuf/timestamp.pb-c.h"
 #include "google/rpc/status.pb-c.h"
 
 typedef struct Containerd__Services__Introspection__V1__Plugin Containerd__Services__Introspection__V1__Plugin;
@@ -23,6 +24,7 @@ typedef struct Containerd__Services__Introspection__V1__Plugin__ExportsEntry Con
 typedef struct Containerd__Services__Introspection__V1__PluginsRequest Containerd__Services__Introspection__V1__PluginsRequest;
 typedef struct Containerd__Services__Introspection__V1__PluginsResponse Containerd__Services__Introspection__V1__PluginsResponse;
 typedef struct Containerd__Services__Introspection__V1__ServerResponse Containerd__Services__Introspection__V1__ServerResponse;
+typedef struct Containerd__Services__Introspection__V1__DeprecationWarning Containerd__Services__Introspection__V1__DeprecationWarning;
 
 
 /* --- enums --- */
@@ -87,10 +89,32 @@ struct  Containerd__Services__Introspection__V1__ServerResponse
 {
   ProtobufCMessage base;
   char *uuid;
+  /*
+   * The daemon's PID and the inode of its PID namespace (1.7.34 and 2.3.4 send them; 1.6.20 does not: 0).
+   */
+  uint64_t pid;
+  uint64_t pidns;
+  /*
+   * The deprecated features the daemon has seen in use (1.7 and 2.x; empty from daemons without the report).
+   */
+  size_t n_deprecations;
+  Containerd__Services__Introspection__V1__DeprecationWarning **deprecations;
 };
 #define CONTAINERD__SERVICES__INTROSPECTION__V1__SERVER_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&containerd__services__introspection__v1__server_response__descriptor) \
-    , (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, 0, 0,NULL }
+
+
+struct  Containerd__Services__Introspection__V1__DeprecationWarning
+{
+  ProtobufCMessage base;
+  char *id;
+  char *message;
+  Google__Protobuf__Timestamp *last_occurrence;
+};
+#define CONTAINERD__SERVICES__INTROSPECTION__V1__DEPRECATION_WARNING__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&containerd__services__introspection__v1__deprecation_warning__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
 
 
 /* Containerd__Services__Introspection__V1__Plugin__ExportsEntry methods */
@@ -172,6 +196,25 @@ Containerd__Services__Introspection__V1__ServerResponse *
 void   containerd__services__introspection__v1__server_response__free_unpacked
                      (Containerd__Services__Introspection__V1__ServerResponse *message,
                       ProtobufCAllocator *allocator);
+/* Containerd__Services__Introspection__V1__DeprecationWarning methods */
+void   containerd__services__introspection__v1__deprecation_warning__init
+                     (Containerd__Services__Introspection__V1__DeprecationWarning         *message);
+size_t containerd__services__introspection__v1__deprecation_warning__get_packed_size
+                     (const Containerd__Services__Introspection__V1__DeprecationWarning   *message);
+size_t containerd__services__introspection__v1__deprecation_warning__pack
+                     (const Containerd__Services__Introspection__V1__DeprecationWarning   *message,
+                      uint8_t             *out);
+size_t containerd__services__introspection__v1__deprecation_warning__pack_to_buffer
+                     (const Containerd__Services__Introspection__V1__DeprecationWarning   *message,
+                      ProtobufCBuffer     *buffer);
+Containerd__Services__Introspection__V1__DeprecationWarning *
+       containerd__services__introspection__v1__deprecation_warning__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   containerd__services__introspection__v1__deprecation_warning__free_unpacked
+                     (Containerd__Services__Introspection__V1__DeprecationWarning *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Containerd__Services__Introspection__V1__Plugin__ExportsEntry_Closure)
@@ -188,6 +231,9 @@ typedef void (*Containerd__Services__Introspection__V1__PluginsResponse_Closure)
                   void *closure_data);
 typedef void (*Containerd__Services__Introspection__V1__ServerResponse_Closure)
                  (const Containerd__Services__Introspection__V1__ServerResponse *message,
+                  void *closure_data);
+typedef void (*Containerd__Services__Introspection__V1__DeprecationWarning_Closure)
+                 (const Containerd__Services__Introspection__V1__DeprecationWarning *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -230,6 +276,7 @@ extern const ProtobufCMessageDescriptor containerd__services__introspection__v1_
 extern const ProtobufCMessageDescriptor containerd__services__introspection__v1__plugins_request__descriptor;
 extern const ProtobufCMessageDescriptor containerd__services__introspection__v1__plugins_response__descriptor;
 extern const ProtobufCMessageDescriptor containerd__services__introspection__v1__server_response__descriptor;
+extern const ProtobufCMessageDescriptor containerd__services__introspection__v1__deprecation_warning__descriptor;
 extern const ProtobufCServiceDescriptor containerd__services__introspection__v1__introspection__descriptor;
 
 PROTOBUF_C__END_DECLS
