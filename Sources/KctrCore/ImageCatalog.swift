@@ -92,8 +92,8 @@ public struct ImageCatalog: Sendable {
         do {
             async let images = session.cri.listImages()
             async let status = session.cri.status(verbose: true)
-            let config = RuntimeConfigView(status: try await status)
-            return (try await images, config.snapshotter)
+            let snapshotter = await session.criSnapshotter(status: try await status)
+            return (try await images, snapshotter)
         } catch where Session.isCRIUnavailable(error) {
             session.debug("CRI is not serving: the CRI columns stay empty")
             return nil

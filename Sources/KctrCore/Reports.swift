@@ -127,8 +127,10 @@ public struct InfoReport: Codable, Sendable, Equatable {
         } catch {
             throw session.explain(error, doing: "reading the CRI runtime status of containerd \(containerd.version)")
         }
+        var runtime = RuntimeConfigView(status: s)
+        if runtime.snapshotter == nil { runtime.snapshotter = await session.criSnapshotter(status: s) }
         return InfoReport(endpoint: session.config.endpoint.path, namespace: session.config.namespace,
-                          containerd: containerd, conditions: s.conditions, runtime: RuntimeConfigView(status: s),
+                          containerd: containerd, conditions: s.conditions, runtime: runtime,
                           info: s.info.mapValues(JSONValue.parse), reply: s.reply, rawInfo: s.info)
     }
 
@@ -141,7 +143,7 @@ public struct InfoReport: Codable, Sendable, Equatable {
         }).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
         s += "\nCRI configuration:\n"
         s += "  Snapshotter:     \(runtime.snapshotter ?? "-")\n"
-        s += "  Sandbox image:   \(runtime.sandboxImage ?? "-")\n"
+        s += "  Sandbox image:   \(runtime.sandboxImage ?? (containerd.version.hasPrefix("2.") || containerd.version.hasPrefix("v2.") ? "- (containerd 2.x does not report it; kctr verify-runtime --check pause finds it)" : "-"))\n"
         s += "  Default runtime: \(runtime.defaultRuntime ?? "-")\n"
         s += "  CNI bin dir:     \(runtime.cniBinDir ?? "-")\n"
         s += "  CNI conf dir:    \(runtime.cniConfDir ?? "-")\n"

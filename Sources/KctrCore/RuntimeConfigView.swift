@@ -68,3 +68,28 @@ public struct RuntimeConfigView: Codable, Sendable, Equatable {
         }
     }
 }
+
+extension RuntimeConfigView {
+    /// The snapshotters ImageFsInfo's mount points name (`<root>/io.containerd.snapshotter.v1.<name>`).
+    public static func snapshotters(imageFsMountpoints: [String]) -> [String] {
+        let prefix = "io.containerd.snapshotter.v1."
+        return imageFsMountpoints.compactMap { mount in
+            let last = mount.split(separator: "/").last.map(String.init) ?? ""
+            return last.hasPrefix(prefix) ? String(last.dropFirst(prefix.count)) : nil
+        }
+    }
+}
+
+extension Session {
+    /// The snapshotter CRI unpacks images for: containerd 1.x reports it in its status config; 2.x
+    /// does not, and answers it only through ImageFsInfo's mount point. nil when neither says.
+    public func criSnapshotter(status: CRIStatus) async -> String? {
+        if let s = RuntimeConfigView(status: status).snapshotter, !s.isEmpty { return s }
+        do {
+            return RuntimeConfigView.snapshotters(imageFsMountpoints: try await cri.imageFsMountpoints()).first
+        } catch {
+            debug("ImageFsInfo: \(error)")
+            return nil
+        }
+    }
+}

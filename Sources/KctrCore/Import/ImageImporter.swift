@@ -185,7 +185,7 @@ public struct ImageImporter: Sendable {
         if let s = options.snapshotter { return s }
         if session.config.namespace == "k8s.io" {
             do {
-                if let s = RuntimeConfigView(status: try await session.cri.status(verbose: true)).snapshotter, !s.isEmpty { return s }
+                if let s = await session.criSnapshotter(status: try await session.cri.status(verbose: true)) { return s }
             } catch where Session.isCRIUnavailable(error) {
                 session.debug("CRI is not serving: unpacking for overlayfs")
             } catch {

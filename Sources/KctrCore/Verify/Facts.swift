@@ -398,11 +398,7 @@ extension VerifyFacts {
 
     /// The snapshotters ImageFsInfo's mount points name; nil when it did not answer or named none.
     var imageFilesystemSnapshotters: [String]? {
-        let prefix = "io.containerd.snapshotter.v1."
-        let names = imageFilesystems.compactMap { mount -> String? in
-            let last = (mount as NSString).lastPathComponent
-            return last.hasPrefix(prefix) ? String(last.dropFirst(prefix.count)) : nil
-        }
+        let names = RuntimeConfigView.snapshotters(imageFsMountpoints: imageFilesystems)
         return names.isEmpty ? nil : names
     }
 
