@@ -89,7 +89,7 @@ fuzz-smoke:
 	FUZZ_SECONDS=5 bash scripts/fuzz
 
 # README's quickstart and .ci/run in a new debootstrapped Debian 12 root (scripts/fresh-check --help):
-# proves scripts/deps and .ci/run install what they need. ~20 min idle; FRESH_CHECK_ARGS=--only-ci etc.
+# proves scripts/deps and .ci/run install what they need. ~36 min on 2 busy cores; FRESH_CHECK_ARGS=--only-ci etc.
 fresh-check:
 	bash scripts/fresh-check $(FRESH_CHECK_ARGS)
 
