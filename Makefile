@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PREFIX ?= /usr/local
 
-.PHONY: build release dist image install test unit integration generate check-generated bench clean fuzz fuzz-smoke sanitize sanitize-address sanitize-thread
+.PHONY: build release dist image install test unit integration generate check-generated bench clean fuzz fuzz-smoke sanitize sanitize-address sanitize-thread fresh-check
 
 build:
 	$(SWIFT) build
@@ -94,6 +94,11 @@ fuzz:
 # What CI runs after make test: a few seconds per target.
 fuzz-smoke:
 	FUZZ_SECONDS=5 bash scripts/fuzz
+
+# README's quickstart and .ci/run in a new debootstrapped Debian 12 root (scripts/fresh-check --help):
+# proves scripts/deps and .ci/run install what they need. ~36 min on 2 busy cores; FRESH_CHECK_ARGS=--only-ci etc.
+fresh-check:
+	bash scripts/fresh-check $(FRESH_CHECK_ARGS)
 
 clean:
 	rm -rf .build dist .build-asan .build-tsan
