@@ -76,9 +76,7 @@ final class DefaultConfigLab {
     func verify(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> VerifyOutput {
         let r = runProcess([Paths.kctr, "--address", socket, "verify-runtime", "--containerd-config", base + "/config.toml",
                             "--kubelet-config", base + "/no-kubelet.yaml", "-o", "json"] + args)
-        let doc = try XCTUnwrap(try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any],
-                                "not JSON (exit \(r.status)): \(r.stdout)\n\(r.stderr)", file: file, line: line)
-        return VerifyOutput(run: r, checks: doc["checks"] as? [[String: Any]] ?? [])
+        return try VerifyOutput(parsing: r, file: file, line: line)
     }
 }
 
@@ -142,8 +140,7 @@ final class VerifyDefaultConfigTests: XCTestCase {
         try text.replacing("SystemdCgroup = false", with: "SystemdCgroup = true").write(toFile: edited, atomically: true, encoding: .utf8)
         let r = runProcess([Paths.kctr, "--address", lab.socket, "verify-runtime", "--containerd-config", edited,
                             "--kubelet-config", lab.base + "/no-kubelet.yaml", "-o", "json", "--check", "config"])
-        let doc = try XCTUnwrap(try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
-        let out = VerifyOutput(run: r, checks: doc["checks"] as? [[String: Any]] ?? [])
+        let out = try VerifyOutput(parsing: r)
         XCTAssertEqual(out.status("config.drift"), "warn", out.text("config.drift"))
         XCTAssertTrue(out.text("config.drift").contains("SystemdCgroup in \(lab.version.major >= 2 ? "[plugins.'io.containerd.cri.v1.runtime'" : "[plugins.\"io.containerd.grpc.v1.cri\"").containerd.runtimes.runc.options] is true in the file but containerd runs with false"),
                       out.text("config.drift"))

@@ -40,6 +40,18 @@ struct VerifyOutput {
     var run: Run
     var checks: [[String: Any]]
 
+    init(run: Run, checks: [[String: Any]]) {
+        self.run = run
+        self.checks = checks
+    }
+
+    /// The checks of `-o json`'s report.
+    init(parsing r: Run, file: StaticString = #filePath, line: UInt = #line) throws {
+        let doc = try XCTUnwrap(try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any],
+                                "not JSON (exit \(r.status)): \(r.stdout)\n\(r.stderr)", file: file, line: line)
+        self.init(run: r, checks: doc["checks"] as? [[String: Any]] ?? [])
+    }
+
     func status(_ id: String) -> String? { check(id)?["status"] as? String }
     func check(_ id: String) -> [String: Any]? { checks.first { $0["id"] as? String == id } }
     func text(_ id: String) -> String {
@@ -58,9 +70,7 @@ extension Lab {
         let r = kctr(["verify-runtime", "--containerd-config", base + "/config.toml", "--kubelet-config", f.kubelet,
                       "--crictl-config", f.crictl, "--root", f.root] + (json ? ["-o", "json"] : []) + args)
         guard json else { return VerifyOutput(run: r, checks: []) }
-        let doc = try XCTUnwrap(try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any],
-                                "not JSON (exit \(r.status)): \(r.stdout)\n\(r.stderr)", file: file, line: line)
-        return VerifyOutput(run: r, checks: doc["checks"] as? [[String: Any]] ?? [])
+        return try VerifyOutput(parsing: r, file: file, line: line)
     }
 }
 
@@ -345,8 +355,6 @@ extension Lab {
     func verifyOnHost(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> VerifyOutput {
         let r = kctr(["verify-runtime", "--containerd-config", base + "/config.toml", "--kubelet-config", base + "/no-kubelet.yaml",
                       "--crictl-config", base + "/no-crictl.yaml", "-o", "json"] + args)
-        let doc = try XCTUnwrap(try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any],
-                                "not JSON (exit \(r.status)): \(r.stdout)\n\(r.stderr)", file: file, line: line)
-        return VerifyOutput(run: r, checks: doc["checks"] as? [[String: Any]] ?? [])
+        return try VerifyOutput(parsing: r, file: file, line: line)
     }
 }
