@@ -22,6 +22,13 @@ extension ContainerdAPI {
         _ = try await rpc.unary(RPCMethod(Service.leases, "Delete"), Proto(["id": .string(id), "sync": .bool(sync)]))
     }
 
+    /// Puts blob `digest` under `lease` (idempotent): what a lease holds, GC keeps.
+    public func addLeaseResource(lease: String, digest: String) async throws(RPCError) {
+        _ = try await rpc.unary(RPCMethod(Service.leases, "AddResource"), Proto([
+            "id": .string(lease), "resource": .message(Proto(["id": .string(digest), "type": .string("content")])),
+        ]))
+    }
+
     /// IDs of the leases of the namespace (optionally filtered).
     public func leases(filters: [String] = []) async throws(RPCError) -> [String] {
         let r = try await rpc.unary(RPCMethod(Service.leases, "List"), Proto(["filters": .strings(filters)]))

@@ -8,6 +8,8 @@ struct UploadedBlob: Sendable {
     var digest: String
     var size: Int64
     var magic: [UInt8]
+    /// The store had it already (or another client committed it first): this run wrote none of it.
+    var existed = false
 }
 
 struct UploadResult: Sendable {
@@ -60,7 +62,9 @@ struct BlobUploader: Sendable {
             }
             let done = try uploadOne(reader: reader, archive: archive, path: name, blob: blob, size: info.size, control: control,
                                      overall: overall)
-            result.blobs[name] = done.blob
+            var uploaded = done.blob
+            uploaded.existed = done.existed
+            result.blobs[name] = uploaded
             if done.existed { result.present += 1 } else { result.written += 1; result.bytes += info.size }
         }
         for (path, blob) in blobs where result.blobs[path] == nil {

@@ -70,7 +70,7 @@ public struct ImageImporter: Sendable {
         let api = session.containerd.leased(leaseID)
         let created = CreatedRecords()
         do {
-            let result = try await importLeased(path: path, source: source, plan: plan, api: api, snapshotter: snapshotter,
+            let result = try await importLeased(path: path, source: source, leaseID: leaseID, plan: plan, api: api, snapshotter: snapshotter,
                                                 options: options, isK8s: isK8s, notImported: notImported, created: created)
             try await releaseLease(leaseID)
             return result
@@ -223,7 +223,7 @@ public struct ImageImporter: Sendable {
 
     // MARK: the import under the lease
 
-    private func importLeased(path: String, source: String, plan: ImportPlan, api: ContainerdAPI, snapshotter: String,
+    private func importLeased(path: String, source: String, leaseID: String, plan: ImportPlan, api: ContainerdAPI, snapshotter: String,
                               options: ImportOptions, isK8s: Bool, notImported: [String],
                               created: CreatedRecords) async throws -> ImportReport {
         var plan = plan
@@ -232,6 +232,16 @@ public struct ImageImporter: Sendable {
         let room = await ContentRoom.of(session.containerd, session: session)
         let upload = try await BlobUploader(api: api, session: session, progress: progress, room: room)
             .upload(path: path, archive: source, blobs: needed)
+        // A blob found in the store, or committed by another client while this run wrote it, is put
+        // under this import's lease explicitly: an `images rm` and GC racing the import cannot take it
+        // before the labels below reference it (seen once in ConcurrencyTests on 1.6).
+        do {
+            for blob in upload.blobs.values where blob.existed {
+                try await session.containerd.addLeaseResource(lease: leaseID, digest: blob.digest)
+            }
+        } catch {
+            throw session.explain(error, doing: "adding the blobs already in the store to the import's lease")
+        }
 
         // docker save: build a schema 2 manifest per image now that layer digests are known.
         for i in plan.images.indices where plan.format == "docker" && (!plan.images[i].names.isEmpty || plan.images[i].digestNamePrefix != nil) {
