@@ -119,7 +119,8 @@ enum GlobalArguments {
         // k8s.io, so after `pods` (the listing), --namespace is the pod namespace. Before the command it stays global.
         // crictl's habit: `ps -a` (and `stats -a`) covers all containers (ctr's -a, the address, comes before the command).
         let second = result.dropFirst().first ?? "ls"
-        let isPs = result.first == "ps" || result.first == "stats"
+        let isPs = result.first == "ps" || result.first == "stats" || result.first == "rm" || result.first == "rmp"
+            || (result.first == "pods" && ["rm", "remove"].contains(second))
             || (result.first == "containers" && (["ls", "ps", "list"].contains(second) || second.hasPrefix("-")))
         if isPs {
             var seenDash = false
@@ -145,6 +146,22 @@ enum GlobalArguments {
         return out
     }
 
+    /// crictl's `stop|rm|stopp|rmp -t/--timeout N` is the grace period: after those commands (and `pods
+    /// stop|rm`), `--timeout` becomes `--stop-timeout`. Before the command it stays the call deadline.
+    static func stopTimeouts(_ args: [String]) -> [String] {
+        let first = args.first ?? "", second = args.dropFirst().first ?? ""
+        guard ["stop", "rm", "stopp", "rmp"].contains(first) || (first == "pods" && ["stop", "rm", "remove"].contains(second)) else {
+            return args
+        }
+        var out = args
+        for i in out.indices {
+            if out[i] == "--" { break }
+            if out[i] == "--timeout" { out[i] = "--stop-timeout" }
+            if out[i].hasPrefix("--timeout=") { out[i] = "--stop-timeout=" + out[i].dropFirst("--timeout=".count) }
+        }
+        return out
+    }
+
     private static func hoistLeading(_ args: [String]) -> [String] {
         var leading: [String] = []
         var i = 0
@@ -165,7 +182,7 @@ enum GlobalArguments {
                 break
             }
         }
-        var rest = podNamespaces(Array(args[i...]))
+        var rest = stopTimeouts(podNamespaces(Array(args[i...])))
         guard !leading.isEmpty else { return rest }
         // Insert before a `--` so the flags stay flags.
         if let dash = rest.firstIndex(of: "--") {

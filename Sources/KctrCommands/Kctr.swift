@@ -27,7 +27,7 @@ public struct Kctr: AsyncParsableCommand {
         Exit codes: 0 ok, 1 failure, 64 usage error, 128+N killed by signal N.
         """,
         version: KctrVersion.version,
-        subcommands: [VersionCommand.self, Info.self, VerifyRuntime.self, Images.self, ImageImport.self, ImageExport.self, Namespaces.self, Plugins.self, Pods.self, PodInspectP.self, ContainerList.self, ContainerInspect.self, ContainerLogsCommand.self, ContainerStatsCommand.self, EventsCommand.self, Containers.self]
+        subcommands: [VersionCommand.self, Info.self, VerifyRuntime.self, DiskFree.self, Images.self, ImageRmi.self, ImageImport.self, ImageExport.self, Namespaces.self, Plugins.self, Pods.self, PodInspectP.self, ContainerList.self, ContainerInspect.self, ContainerLogsCommand.self, ContainerStatsCommand.self, PodStatsCommand.self, ContainerStop.self, ContainerRemove.self, PodStopP.self, PodRemoveP.self, EventsCommand.self, Containers.self]
     )
 
     public init() {}

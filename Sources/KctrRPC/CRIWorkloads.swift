@@ -44,9 +44,12 @@ extension CRIAPI {
         _ = try await rpc.unary(RPCMethod(Service.runtime, "StartContainer"), Proto(["container_id": .string(id)]))
     }
 
+    /// Asks the container to stop (SIGTERM, or its image's stop signal) and kills it after `timeoutSeconds`;
+    /// the call's deadline is the session's plus that grace period.
     public func stopContainer(id: String, timeoutSeconds: Int64) async throws(RPCError) {
-        _ = try await rpc.unary(RPCMethod(Service.runtime, "StopContainer"),
-                                Proto(["container_id": .string(id), "timeout": .int(timeoutSeconds)]))
+        let grace = max(0, min(timeoutSeconds, 365 * 86_400)) * 1000
+        _ = try await rpc.withTimeout(milliseconds: rpc.options.timeoutMilliseconds + grace)
+            .unary(RPCMethod(Service.runtime, "StopContainer"), Proto(["container_id": .string(id), "timeout": .int(timeoutSeconds)]))
     }
 
     public func removeContainer(id: String) async throws(RPCError) {
