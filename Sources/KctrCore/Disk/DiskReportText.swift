@@ -40,10 +40,13 @@ extension DiskReport {
         if let m = t.metadataBytes { rows.append(["metadata (meta.db)", "", size(m), ""]) }
         rows.append(["total", "", size(t.bytes), ""])
         out += Render.table(["SPACE", "COUNT", "BYTES", ""], rows)
-        let held = notFromImages.reduce(Int64(0)) { $0 + $1.bytes }
-        let unreferenced = notFromImages.filter(\.unreferenced).reduce(Int64(0)) { $0 + $1.bytes }
+        func sum(_ items: [HeldItem]) -> Int64 { items.reduce(0) { $0 + $1.bytes } }
+        let byContainers = notFromImages.filter { !$0.heldBy.isEmpty && $0.heldBy.allSatisfy { $0.hasPrefix("container ") } }
+        let unreferenced = notFromImages.filter(\.unreferenced)
+        let otherwise = sum(notFromImages) - sum(byContainers) - sum(unreferenced)
         out += "images in \(namespace): \(images.count), \(size(imagesBytes)) = \(size(imagesUniqueBytes)) unique + \(size(imagesSharedBytes)) shared (each shared layer counted once)\n"
-        out += "not reached from any image: \(notFromImages.count) item\(notFromImages.count == 1 ? "" : "s"), \(size(held)) (\(size(unreferenced)) that nothing holds)\n"
+        out += "not reached from any image: \(size(sum(notFromImages))) = \(size(sum(byContainers))) containers' own"
+            + " + \(size(otherwise)) held by leases or gc.root labels + \(size(sum(unreferenced))) that nothing holds (the next garbage collection removes it)\n"
         if namespaces.count > 1 {
             out += "\n" + Render.table(["NAMESPACE", "IMAGES", "CONTENT", "SNAPSHOTS", "NOT FROM IMAGES"], namespaces.map {
                 [$0.namespace, "\($0.images)", "\($0.content.count) (\(size($0.content.bytes)))",
