@@ -22,7 +22,7 @@ struct GracePeriod: ParsableArguments {
 struct StopOptions: ParsableArguments {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var grace: GracePeriod
-    @Argument(help: "IDs (unique prefixes are enough).") var ids: [String]
+    @Argument(help: "IDs (unique prefixes are enough).") var ids: [String] = []
 
     func validate() throws {
         guard !ids.isEmpty else { throw ValidationError("name at least one ID to stop") }

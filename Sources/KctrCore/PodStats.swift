@@ -55,15 +55,21 @@ public struct PodStats: Sendable {
             } else {
                 for id in ids { records += try await session.cri.listPodSandboxStats(id: id) }
             }
-        } catch where error.code == .unimplemented && error.method.contains("ListPodSandboxStats") {
-            throw KctrError("the runtime does not report pod-level stats: CRI ListPodSandboxStats is not implemented (\(error.message))",
-                            hint: "per-container figures are there: kctr stats --pod ID")
+        } catch where error.code == .unimplemented {
+            // CRI not serving at all, or a runtime without pod-level stats: CRI's Version tells which.
+            if (try? await session.cri.version()) == nil { throw session.explain(error, doing: "reading pod sandbox stats") }
+            throw Self.noPodStats(error.message)
         } catch {
             throw session.explain(error, doing: "reading pod sandbox stats")
         }
         var out: [String: PodSandboxStatsRecord] = [:]
         for r in records { out[r.id] = r }
         return out
+    }
+
+    static func noPodStats(_ why: String) -> KctrError {
+        KctrError("the runtime does not report pod-level stats: CRI ListPodSandboxStats is not implemented (\(why))",
+                  hint: "per-container figures are there: kctr stats --pod ID")
     }
 
     static func row(_ r: PodSandboxStatsRecord, later: PodSandboxStatsRecord?) -> PodStatsRow {
