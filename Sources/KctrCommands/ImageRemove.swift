@@ -20,10 +20,7 @@ struct ImageRemove: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await Self.remove(refs, sync: sync, session: try global.session())
-    }
-
-    static func remove(_ refs: [String], sync: Bool, session: Session) async throws {
+        let session = try global.session()
         let (removed, failures) = await ImageCatalog(session: session).remove(refs, sync: sync)
         Console.out(removed.map { $0 + "\n" }.joined())
         for failure in failures { Console.err("kctr: \(failure)\n") }

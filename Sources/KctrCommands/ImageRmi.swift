@@ -5,7 +5,11 @@ import KctrCore
 struct ImageRmi: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rmi",
-        abstract: "Remove images (crictl's name): `rmi IMAGE...` is `images rm`, `rmi --prune` is `images prune`.")
+        abstract: "Remove images (crictl's name); never one a container uses. `rmi --prune` is `images prune`.",
+        discussion: """
+        `rmi IMAGE...` removes each named image record, as `kctr images rm` does, but first refuses every image that \
+        a container or pod sandbox uses, in any state (CRI's containers and containerd's). Keeps going past failures.
+        """)
 
     @OptionGroup var prune: ImagePruneOptions
     @Flag(name: [.customShort("q"), .customLong("prune")], help: "Remove every image no container uses (as `kctr images prune`).")
@@ -21,6 +25,11 @@ struct ImageRmi: AsyncParsableCommand {
 
     func run() async throws {
         if pruneAll { return try await prune.run() }
-        try await ImageRemove.remove(refs, sync: sync, session: try prune.global.session())
+        let failures = try await ImagePruner(session: try prune.global.session())
+            .removeNamed(refs, sync: sync, emit: { Console.out($0 + "\n") })
+        for failure in failures { Console.err("kctr: \(failure)\n") }
+        if !failures.isEmpty {
+            throw KctrError("\(failures.count) of \(refs.count) image(s) not removed")
+        }
     }
 }

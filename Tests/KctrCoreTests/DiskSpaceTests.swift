@@ -303,6 +303,19 @@ final class DiskModelTests: XCTestCase {
         XCTAssertEqual(WorkloadChanges.removable([running, exited], force: true, all: false).remove, [running, exited])
     }
 
+    func testTheMountHoldingAPathIsTheLongestPrefixEvenPast4KiB() {
+        var lines = (0..<100).map { "\($0) 1 0:\($0) / /srv/m\($0) rw - ext4 /dev/x rw" }
+        lines.insert("1 0 8:1 / / rw - ext4 /dev/vda rw", at: 0)
+        lines.append("200 1 0:99 / /tmp/lab/root rw - tmpfs kctr rw")
+        lines.append("201 1 0:98 / /tmp/lab\\040two rw - xfs x rw")
+        let text = lines.joined(separator: "\n")
+        XCTAssertGreaterThan(text.utf8.count, 4096)
+        XCTAssertEqual(FilesystemUsage.mount(of: "/tmp/lab/root/io.containerd.content.v1.content", in: text)?.type, "tmpfs")
+        XCTAssertEqual(FilesystemUsage.mount(of: "/tmp/lab/rootless", in: text)?.point, "/")
+        XCTAssertEqual(FilesystemUsage.mount(of: "/tmp/lab two/x", in: text)?.type, "xfs")
+        XCTAssertEqual(FilesystemUsage.procText("/proc/self/mountinfo")?.isEmpty, false)
+    }
+
     func testCrictlFlagsAfterTheCommand() {
         XCTAssertEqual(GlobalArguments.hoist(["rm", "-a", "-f"]), ["rm", "--all", "-f"])
         XCTAssertEqual(GlobalArguments.hoist(["pods", "rm", "-a"]), ["pods", "rm", "--all"])

@@ -48,6 +48,15 @@ final class PruneTests: XCTestCase {
         XCTAssertGreaterThan(estimate, 0)
         XCTAssertEqual(images(lab).count, 7, "a dry run removes nothing")
 
+        // rmi by name refuses an image in use (in any state), and goes on with the others.
+        let rmi = lab.kctr(["rmi", "busybox:kctr-test", Self.multi, Self.many(3)])
+        XCTAssertExit(rmi, 1)
+        XCTAssertTrue(rmi.stderr.contains("kctr: cannot remove image \(Self.busybox): it is used by container \(ids[0].prefix(13)) (app in shop/web, Running) (hint: remove those containers first"), rmi.stderr)
+        XCTAssertTrue(rmi.stderr.contains("kctr: cannot remove image \(Self.multi): it is used by container \(ids[1].prefix(13)) (job in shop/web, Exited)"), rmi.stderr)
+        XCTAssertTrue(rmi.stderr.contains("kctr: 2 of 3 image(s) not removed"), rmi.stderr)
+        XCTAssertEqual(rmi.lines, ["removing image \(Self.many(3))", "removed image \(Self.many(3))"])
+        XCTAssertExit(lab.kctr(["import", try DiskFixtures.images(count: 4, prefix: "docker.io/kctr/prune")]), 0)
+
         let before = try DiskFixtures.statfs(lab.base + "/root")
         let r = lab.kctr(["images", "prune"])
         XCTAssertExit(r, 0)

@@ -60,8 +60,43 @@ public struct FilesystemUsage: Codable, Sendable, Equatable {
                                inodesFree: Int64(clamping: s.f_ffree))
     }
 
-    /// The mount holding `path`: the longest mount point that prefixes it in /proc/self/mountinfo.
+    /// The mount holding `path`: the longest mount point that prefixes it in /proc/self/mountinfo (symlinks
+    /// in `path` resolved first). Read with read(2) to the end: Foundation's String(contentsOfFile:) stops
+    /// after 4 KiB of a /proc file, which drops the mounts listed last on a node with a few dozen.
     static func mountOf(_ path: String, mountinfo: String = "/proc/self/mountinfo") -> (point: String, type: String)? {
-        DaemonChecks.mount(path, mountinfo: mountinfo)
+        guard let text = procText(mountinfo) else { return nil }
+        return mount(of: URL(fileURLWithPath: path).resolvingSymlinksInPath().path, in: text)
+    }
+
+    /// A /proc file whole (its size reads as 0): 64 KiB reads to the end, at most 4 MiB.
+    static func procText(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while bytes.count < 4 << 20 {
+            let n = chunk.withUnsafeMutableBytes { buf -> Int in
+                guard let base = buf.baseAddress else { return 0 }
+                return read(fd, base, buf.count)
+            }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            bytes += chunk[0..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func mount(of real: String, in mountinfo: String) -> (point: String, type: String)? {
+        var best: (point: String, type: String)?
+        for line in mountinfo.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            guard f.count > 4, let dash = f.firstIndex(of: "-"), dash + 1 < f.count else { continue }
+            let mp = String(f[4]).replacing("\\040", with: " ")
+            guard real == mp || real.hasPrefix(mp == "/" ? "/" : mp + "/") else { continue }
+            // Later lines mount over earlier ones at the same point.
+            if mp.count >= (best?.point.count ?? 0) { best = (mp, String(f[dash + 1])) }
+        }
+        return best
     }
 }

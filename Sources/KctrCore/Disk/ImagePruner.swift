@@ -170,3 +170,37 @@ public struct ImagePruner: Sendable {
         try await slow.deleteLease(id: id, sync: true)
     }
 }
+
+extension ImagePruner {
+    /// `kctr rmi NAME...`: removes each named record, but refuses an image a container or pod sandbox
+    /// uses (in any state), as CRI reports it. Keeps going past failures.
+    public func removeNamed(_ refs: [String], sync: Bool, emit: (String) -> Void) async throws -> [Error] {
+        let facts = try await StorageScan(session: session).gather(allNamespaces: false)
+        let storage = facts.namespace(session.config.namespace) ?? NamespaceStorage(namespace: session.config.namespace)
+        let model = ImageSpaceModel(storage: storage, cri: facts.cri, now: facts.now)
+        let catalog = ImageCatalog(session: session)
+        var failures: [Error] = []
+        for ref in refs {
+            do {
+                let record = try await catalog.record(named: ref)
+                if let i = model.units.firstIndex(where: { $0.names.contains(record.name) }), !model.users[i].isEmpty {
+                    throw KctrError("cannot remove image \(record.name): it is \(PrunePlan.usedBy(model.users[i]))",
+                                    hint: "remove those containers first (kctr rm -f ID, kctr rmp -f ID); kctr never removes an image in use")
+                }
+                emit("removing image \(record.name)")
+                do {
+                    try await session.containerd.deleteImage(name: record.name, sync: sync)
+                } catch where error.code == .notFound {
+                    throw KctrError("image \(record.name) not found in namespace \(session.config.namespace): another client removed it first",
+                                    hint: "list the images with `kctr images ls`")
+                } catch {
+                    throw session.explain(error, doing: "removing image \(record.name)")
+                }
+                emit("removed image \(record.name)")
+            } catch {
+                failures.append(error)
+            }
+        }
+        return failures
+    }
+}
