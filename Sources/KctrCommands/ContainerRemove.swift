@@ -19,6 +19,9 @@ struct RemoveOptions: ParsableArguments {
         let (targets, unresolved) = try await changes.targets(kind, prefixes: ids, all: all)
         let (remove, refused, kept) = WorkloadChanges.removable(targets, force: force, all: all)
         let noun = kind == .container ? "container" : "pod"
+        for t in kept {
+            Console.out("keeping \(t.described): it is \(t.state.lowercased()) (pass -f to stop and remove it)\n")
+        }
         // Named before anything is removed.
         if !remove.isEmpty {
             Console.out("removing \(remove.count) \(noun)\(remove.count == 1 ? "" : "s"):\n")
@@ -26,10 +29,7 @@ struct RemoveOptions: ParsableArguments {
                 ["  \($0.shortID)", $0.label, $0.state, $0.inUse ? "stop, then remove" : "remove"]
             }))
         } else if refused.isEmpty && unresolved.isEmpty {
-            Console.out("no \(noun) to remove\n")
-        }
-        for t in kept {
-            Console.out("keeping \(t.described): it is \(t.state.lowercased()) (pass -f to stop and remove it)\n")
+            Console.out("no \(noun) to remove\(kept.isEmpty ? "" : " without -f")\n")
         }
         let emit: (String) -> Void = { Console.out($0 + "\n") }
         let outcome = kind == .container

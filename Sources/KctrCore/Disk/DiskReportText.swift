@@ -21,6 +21,10 @@ extension DiskReport {
                 out += "CRI ImageFsInfo: \(fs.mountpoint): \(fs.usedBytes.map { size(Int64(clamping: $0)) } ?? "-") used, "
                     + "\(fs.inodesUsed.map { "\($0)" } ?? "-") inodes (kctr counts \(size(totals.imageLayers.bytes + totals.writableLayers.bytes + totals.otherSnapshots.bytes)) in snapshots)\n"
             }
+            for fs in v.containerFilesystems {
+                out += "CRI ImageFsInfo (containers): \(fs.mountpoint): \(fs.usedBytes.map { size(Int64(clamping: $0)) } ?? "-") used, "
+                    + "\(fs.inodesUsed.map { "\($0)" } ?? "-") inodes\n"
+            }
             if let e = v.error { out += "CRI ImageFsInfo: \(e)\n" }
         }
 
@@ -74,6 +78,10 @@ extension DiskReport {
                  $0.heldBy.isEmpty ? "nothing: containerd's next garbage collection removes it"
                      : $0.heldBy.joined(separator: "; ") + ($0.unreferenced ? ": the next garbage collection removes it" : "")]
             })
+        }
+        let releasable = leases.filter { $0.expired || $0.stale }
+        if !releasable.isEmpty {
+            out += "kctr images prune --leaked releases \(releasable.count) lease\(releasable.count == 1 ? "" : "s") (expired, or of a kctr process that is gone): \(size(releasable.reduce(0) { $0 + $1.holdsBytes })); it leaves the others alone\n"
         }
         if !ingests.isEmpty {
             out += "\nINGESTS\n" + Render.table(["NAMESPACE", "REF", "WRITTEN", "UPDATED", "LEASE"], ingests.map {

@@ -45,7 +45,7 @@ extension PruneResult {
     public var text: String {
         let size = Render.size
         var out = ""
-        if let s = gcSeconds { out += "containerd's garbage collection ran (kctr waited \(Render.fixed(s, digits: 2))s)\n" }
+        if let s = gcSeconds { out += "containerd's garbage collection ran (kctr waited \(Int((s * 1000).rounded())) ms)\n" }
         guard let after else { return out }
         for b in before.filesystems {
             guard let a = after.filesystems.first(where: { $0.usage.device == b.usage.device }) else { continue }
