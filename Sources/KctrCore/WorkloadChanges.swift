@@ -77,22 +77,14 @@ public struct WorkloadChanges: Sendable {
     // MARK: containers
 
     public func stopContainers(_ targets: [WorkloadTarget], timeoutSeconds: Int64, emit: (String) -> Void) async -> Outcome {
-        var o = Outcome()
-        for t in targets {
+        await each(targets, doing: "stopping") { t in
             guard t.state == "Running" || t.state == "Created" || t.state == "Unknown" else {
                 emit("container \(t.shortID) (\(t.label)) is not running (\(t.state)): nothing to stop")
-                o.done.append(t)
-                continue
+                return
             }
-            do {
-                try await session.cri.stopContainer(id: t.id, timeoutSeconds: timeoutSeconds)
-                emit("stopped container \(t.shortID) (\(t.label))")
-                o.done.append(t)
-            } catch {
-                o.failures.append("\(failure(error, doing: "stopping", t))")
-            }
+            try await session.cri.stopContainer(id: t.id, timeoutSeconds: timeoutSeconds)
+            emit("stopped container \(t.shortID) (\(t.label))")
         }
-        return o
     }
 
     /// Splits what --force allows: in-use objects are refused (named explicitly) or kept (picked by --all).
@@ -112,18 +104,27 @@ public struct WorkloadChanges: Sendable {
     }
 
     public func removeContainers(_ targets: [WorkloadTarget], timeoutSeconds: Int64, emit: (String) -> Void) async -> Outcome {
+        await each(targets, doing: "removing") { t in
+            if t.inUse {
+                try await session.cri.stopContainer(id: t.id, timeoutSeconds: timeoutSeconds)
+                emit("stopped container \(t.shortID) (\(t.label))")
+            }
+            try await session.cri.removeContainer(id: t.id)
+            emit("removed container \(t.shortID) (\(t.label))")
+        }
+    }
+
+    /// Runs `body` on each target in turn; a failure is recorded (what failed, on which object) and the
+    /// next target is done all the same.
+    private func each(_ targets: [WorkloadTarget], doing verb: String,
+                      _ body: (WorkloadTarget) async throws -> Void) async -> Outcome {
         var o = Outcome()
         for t in targets {
             do {
-                if t.inUse {
-                    try await session.cri.stopContainer(id: t.id, timeoutSeconds: timeoutSeconds)
-                    emit("stopped container \(t.shortID) (\(t.label))")
-                }
-                try await session.cri.removeContainer(id: t.id)
-                emit("removed container \(t.shortID) (\(t.label))")
+                try await body(t)
                 o.done.append(t)
             } catch {
-                o.failures.append("\(failure(error, doing: "removing", t))")
+                o.failures.append("\(failure(error, doing: verb, t))")
             }
         }
         return o
@@ -134,17 +135,10 @@ public struct WorkloadChanges: Sendable {
     /// Stops each pod as the kubelet does: its running containers first, each given `timeoutSeconds` to
     /// exit (StopPodSandbox alone kills them at once), then the sandbox.
     public func stopPods(_ targets: [WorkloadTarget], timeoutSeconds: Int64, emit: (String) -> Void) async -> Outcome {
-        var o = Outcome()
-        for t in targets {
-            do {
-                try await stopPod(t, timeoutSeconds: timeoutSeconds, emit: emit)
-                emit("stopped pod \(t.shortID) (\(t.label))" + (t.state == "Ready" ? "" : ", which was already \(t.state)"))
-                o.done.append(t)
-            } catch {
-                o.failures.append("\(failure(error, doing: "stopping", t))")
-            }
+        await each(targets, doing: "stopping") { t in
+            try await stopPod(t, timeoutSeconds: timeoutSeconds, emit: emit)
+            emit("stopped pod \(t.shortID) (\(t.label))" + (t.state == "Ready" ? "" : ", which was already \(t.state)"))
         }
-        return o
     }
 
     private func stopPod(_ t: WorkloadTarget, timeoutSeconds: Int64, emit: (String) -> Void) async throws {
@@ -157,21 +151,14 @@ public struct WorkloadChanges: Sendable {
     }
 
     public func removePods(_ targets: [WorkloadTarget], timeoutSeconds: Int64, emit: (String) -> Void) async -> Outcome {
-        var o = Outcome()
-        for t in targets {
-            do {
-                if t.inUse {
-                    try await stopPod(t, timeoutSeconds: timeoutSeconds, emit: emit)
-                    emit("stopped pod \(t.shortID) (\(t.label))")
-                }
-                try await session.cri.removePodSandbox(id: t.id)
-                emit("removed pod \(t.shortID) (\(t.label)) and its containers")
-                o.done.append(t)
-            } catch {
-                o.failures.append("\(failure(error, doing: "removing", t))")
+        await each(targets, doing: "removing") { t in
+            if t.inUse {
+                try await stopPod(t, timeoutSeconds: timeoutSeconds, emit: emit)
+                emit("stopped pod \(t.shortID) (\(t.label))")
             }
+            try await session.cri.removePodSandbox(id: t.id)
+            emit("removed pod \(t.shortID) (\(t.label)) and its containers")
         }
-        return o
     }
 
     private func failure(_ error: Error, doing verb: String, _ t: WorkloadTarget) -> Error {

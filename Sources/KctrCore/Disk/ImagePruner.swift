@@ -86,28 +86,21 @@ public struct ImagePruner: Sendable {
                 emit("removed \(r.name)" + (r.names.count > 1 ? " (\(r.names.count) names)" : ""))
             }
         }
-        let root = ContainerdAPI(api.rpc)
         if let leaked = plan.leaked {
             for lease in leaked.leases {
-                do {
-                    try await root.namespaced(lease.namespace).deleteLease(id: lease.id, sync: false)
+                if await release("removing lease \(lease.id) in namespace \(lease.namespace)", into: &result.failures, { () async throws(RPCError) in
+                    try await api.namespaced(lease.namespace).deleteLease(id: lease.id, sync: false)
+                }) {
                     result.releasedLeases.append(lease.id)
                     emit("removed lease \(lease.id) in \(lease.namespace) (\(lease.why))")
-                } catch where error.code == .notFound {
-                    continue
-                } catch {
-                    result.failures.append("\(session.explain(error, doing: "removing lease \(lease.id) in namespace \(lease.namespace)"))")
                 }
             }
             for ingest in leaked.ingests {
-                do {
-                    try await root.namespaced(ingest.namespace).abortIngest(ref: ingest.ref)
+                if await release("aborting ingest \(ingest.ref) in namespace \(ingest.namespace)", into: &result.failures, { () async throws(RPCError) in
+                    try await api.namespaced(ingest.namespace).abortIngest(ref: ingest.ref)
+                }) {
                     result.abortedIngests.append(ingest.ref)
                     emit("aborted ingest \(ingest.ref) in \(ingest.namespace) (\(ingest.why))")
-                } catch where error.code == .notFound {
-                    continue
-                } catch {
-                    result.failures.append("\(session.explain(error, doing: "aborting ingest \(ingest.ref) in namespace \(ingest.namespace)"))")
                 }
             }
         }
@@ -134,6 +127,20 @@ public struct ImagePruner: Sendable {
         let after = try await StorageScan(session: session).gather(allNamespaces: true, withCRI: false)
         result.after = Self.state(after)
         return result
+    }
+
+    /// One release step: true when done; false when already gone (another client released it) or when it
+    /// failed (recorded in `failures`, and the prune goes on).
+    private func release(_ what: String, into failures: inout [String], _ body: () async throws(RPCError) -> Void) async -> Bool {
+        do {
+            try await body()
+            return true
+        } catch where error.code == .notFound {
+            return false
+        } catch {
+            failures.append("\(session.explain(error, doing: what))")
+            return false
+        }
     }
 
     /// Images of the plan that a container uses now (a pod started after the plan was made): id -> why.
@@ -172,35 +179,20 @@ public struct ImagePruner: Sendable {
 }
 
 extension ImagePruner {
-    /// `kctr rmi NAME...`: removes each named record, but refuses an image a container or pod sandbox
-    /// uses (in any state), as CRI reports it. Keeps going past failures.
-    public func removeNamed(_ refs: [String], sync: Bool, emit: (String) -> Void) async throws -> [Error] {
+    /// `kctr rmi NAME...`: removes each named record, as `images rm` does, but refuses an image a container
+    /// or pod sandbox uses (in any state), as CRI reports it. Keeps going past failures.
+    public func removeNamed(_ refs: [String], sync: Bool, emit: @escaping (String) -> Void) async throws -> [Error] {
         let facts = try await StorageScan(session: session).gather(allNamespaces: false)
         let storage = facts.namespace(session.config.namespace) ?? NamespaceStorage(namespace: session.config.namespace)
         let model = ImageSpaceModel(storage: storage, cri: facts.cri, now: facts.now)
-        let catalog = ImageCatalog(session: session)
-        var failures: [Error] = []
-        for ref in refs {
-            do {
-                let record = try await catalog.record(named: ref)
-                if let i = model.units.firstIndex(where: { $0.names.contains(record.name) }), !model.users[i].isEmpty {
-                    throw KctrError("cannot remove image \(record.name): it is \(PrunePlan.usedBy(model.users[i]))",
-                                    hint: "remove those containers first (kctr rm -f ID, kctr rmp -f ID); kctr never removes an image in use")
-                }
-                emit("removing image \(record.name)")
-                do {
-                    try await session.containerd.deleteImage(name: record.name, sync: sync)
-                } catch where error.code == .notFound {
-                    throw KctrError("image \(record.name) not found in namespace \(session.config.namespace): another client removed it first",
-                                    hint: "list the images with `kctr images ls`")
-                } catch {
-                    throw session.explain(error, doing: "removing image \(record.name)")
-                }
-                emit("removed image \(record.name)")
-            } catch {
-                failures.append(error)
+        let (removed, failures) = await ImageCatalog(session: session).remove(refs, sync: sync) { record in
+            if let i = model.units.firstIndex(where: { $0.names.contains(record.name) }), !model.users[i].isEmpty {
+                throw KctrError("cannot remove image \(record.name): it is \(PrunePlan.usedBy(model.users[i]))",
+                                hint: "remove those containers first (kctr rm -f ID, kctr rmp -f ID); kctr never removes an image in use")
             }
+            emit("removing image \(record.name)")
         }
+        for name in removed { emit("removed image \(name)") }
         return failures
     }
 }
