@@ -102,28 +102,35 @@ public struct ImageSpaceModel: Sendable {
             criByID[image.id] = image
             for n in image.repoTags + image.repoDigests { criByName[n] = image }
         }
-        let sandbox = cri?.sandboxImage.flatMap { ImageReference.parse($0)?.description ?? $0 }
-        var byKey: [String: ImageUnit] = [:]
+        // containerd's records hold normalised names: compare with the sandbox image's, and its own spelling.
+        let sandbox: Set<String> = cri?.sandboxImage.map { [$0, ImageReference.parse($0)?.description ?? $0] } ?? []
+        var index: [String: Int] = [:]
+        var units: [ImageUnit] = []
         for r in records {
             let image = criByName[r.name] ?? criByID[r.name]
             let key = image?.id ?? r.target.digest
-            var u = byKey[key] ?? ImageUnit(id: key, names: [], targets: [], criID: image?.id,
-                                            criSize: image.map { Int64(clamping: $0.size) })
-            u.names.append(r.name)
-            if !u.targets.contains(r.target.digest) { u.targets.append(r.target.digest) }
-            if image?.pinned == true { u.criPinned = true }
-            if r.labels["io.cri-containerd.pinned"] == "pinned" { u.pinLabel = true }
-            if let sandbox, r.name == sandbox || (ImageReference.parse(r.name)?.description ?? r.name) == sandbox { u.sandboxImage = true }
-            if let c = r.createdAt { u.createdAt = min(u.createdAt ?? c, c) }
-            if let t = r.updatedAt ?? r.createdAt { u.updatedAt = max(u.updatedAt ?? t, t) }
-            byKey[key] = u
+            let i: Int
+            if let known = index[key] {
+                i = known
+            } else {
+                i = units.count
+                index[key] = i
+                units.append(ImageUnit(id: key, names: [], targets: [], criID: image?.id, criSize: image.map { Int64(clamping: $0.size) }))
+            }
+            // In place: a copy of the unit per record made thousands of tags of one image quadratic.
+            units[i].names.append(r.name)
+            if !units[i].targets.contains(r.target.digest) { units[i].targets.append(r.target.digest) }
+            if image?.pinned == true { units[i].criPinned = true }
+            if r.labels["io.cri-containerd.pinned"] == "pinned" { units[i].pinLabel = true }
+            if sandbox.contains(r.name) { units[i].sandboxImage = true }
+            if let c = r.createdAt { units[i].createdAt = min(units[i].createdAt ?? c, c) }
+            if let t = r.updatedAt ?? r.createdAt { units[i].updatedAt = max(units[i].updatedAt ?? t, t) }
         }
-        return byKey.values.map { u in
-            var u = u
-            u.names.sort { (Digest.isValid($0) ? 1 : 0, $0) < (Digest.isValid($1) ? 1 : 0, $1) }
-            u.targets.sort()
-            return u
-        }.sorted { $0.displayName < $1.displayName }
+        for i in units.indices {
+            units[i].names = units[i].names.map { (Digest.isValid($0) ? 1 : 0, $0) }.sorted { $0 < $1 }.map(\.1)
+            units[i].targets.sort()
+        }
+        return units.sorted { $0.displayName < $1.displayName }
     }
 
     // MARK: users
@@ -134,10 +141,8 @@ public struct ImageSpaceModel: Sendable {
         var byCRIID: [String: Int] = [:]
         var bySnapshot: [StorageNode: Int] = [:]
         for (i, u) in units.enumerated() {
-            for n in u.names {
-                byName[n] = i
-                if let normal = ImageReference.parse(n)?.description { byName[normal] = byName[normal] ?? i }
-            }
+            // Record names are normalised; a container's image name that is not is normalised below.
+            for n in u.names { byName[n] = i }
             if let id = u.criID { byCRIID[id] = i }
             for node in closures[i] where node.kind == "snapshot" { bySnapshot[node] = bySnapshot[node] ?? i }
         }

@@ -144,48 +144,48 @@ public struct StorageScan: Sendable {
         return ns
     }
 
+    /// What each lease holds, `concurrency` calls at a time. A lease released in between holds nothing.
     private func leaseResources(_ api: ContainerdAPI, _ ids: [String], namespace: String) async throws -> [String: [LeaseResource]] {
-        try await withThrowingTaskGroup(of: (String, [LeaseResource]).self) { group in
-            for id in ids {
-                group.addTask {
-                    do {
-                        return (id, try await api.leaseResources(id: id))
-                    } catch let e as RPCError where e.code == .notFound {
-                        return (id, [])  // released in between
-                    } catch {
-                        throw session.explain(error, doing: "listing what lease \(id) holds in namespace \(namespace)")
-                    }
-                }
+        try await bounded(ids) { id in
+            do {
+                return try await api.leaseResources(id: id)
+            } catch let e as RPCError where e.code == .notFound {
+                return []
+            } catch {
+                throw session.explain(error, doing: "listing what lease \(id) holds in namespace \(namespace)")
             }
-            var out: [String: [LeaseResource]] = [:]
-            for try await (id, r) in group { out[id] = r }
-            return out
         }
     }
 
     /// Each snapshot's usage, `concurrency` calls at a time. A snapshot removed in between has none.
     private func usage(_ api: ContainerdAPI, _ snapshots: [SnapshotRecord], namespace: String) async throws -> [StorageNode: SnapshotUsage] {
-        try await withThrowingTaskGroup(of: (StorageNode, SnapshotUsage?).self) { group in
-            var out: [StorageNode: SnapshotUsage] = [:]
+        let byKey = try await bounded(snapshots.map { StorageNode.snapshot(snapshotter: $0.snapshotter, key: $0.key) }) { node -> SnapshotUsage? in
+            guard case .snapshot(let snapshotter, let key) = node else { return nil }
+            do {
+                return try await api.snapshotUsage(snapshotter: snapshotter, key: key)
+            } catch let e as RPCError where e.code == .notFound {
+                return nil
+            } catch {
+                throw session.explain(error, doing: "reading the usage of snapshot \(key) (\(snapshotter)) in namespace \(namespace)")
+            }
+        }
+        return byKey.compactMapValues { $0 }
+    }
+
+    /// `call` on every key, at most `concurrency` at once.
+    private func bounded<K: Hashable & Sendable, V: Sendable>(_ keys: [K], _ call: @escaping @Sendable (K) async throws -> V) async throws -> [K: V] {
+        try await withThrowingTaskGroup(of: (K, V).self) { group in
+            var out: [K: V] = [:]
             var next = 0
             func add() {
-                guard next < snapshots.count else { return }
-                let s = snapshots[next]
+                guard next < keys.count else { return }
+                let key = keys[next]
                 next += 1
-                group.addTask {
-                    let node = StorageNode.snapshot(snapshotter: s.snapshotter, key: s.key)
-                    do {
-                        return (node, try await api.snapshotUsage(snapshotter: s.snapshotter, key: s.key))
-                    } catch let e as RPCError where e.code == .notFound {
-                        return (node, nil)
-                    } catch {
-                        throw session.explain(error, doing: "reading the usage of snapshot \(s.key) (\(s.snapshotter)) in namespace \(namespace)")
-                    }
-                }
+                group.addTask { (key, try await call(key)) }
             }
-            for _ in 0..<min(concurrency, snapshots.count) { add() }
-            while let (node, u) = try await group.next() {
-                if let u { out[node] = u }
+            for _ in 0..<min(concurrency, keys.count) { add() }
+            while let (key, value) = try await group.next() {
+                out[key] = value
                 add()
             }
             return out
