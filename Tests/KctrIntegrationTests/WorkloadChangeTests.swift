@@ -163,13 +163,31 @@ final class WorkloadChangeTests: XCTestCase {
     }
 }
 
-/// statsp where CRI does not serve at all.
+/// statsp, df and prune where CRI does not serve at all.
 final class PodStatsWithoutCRITests: XCTestCase {
-    func testStatspSaysCRIIsNotServing() throws {
+    func testStatspSaysCRIIsNotServingAndDfAndPruneGoOnWithoutIt() throws {
         let lab = try Lab(["--disable-cri"])
         defer { lab.stop() }
         let r = lab.kctr(["statsp"])
         XCTAssertExit(r, 1)
         XCTAssertTrue(r.stderr.contains("the CRI plugin is not serving on \(lab.socket)"), r.stderr)
+
+        XCTAssertExit(lab.kctr(["import", try TestImages.path("all.oci.tar")]), 0)
+        let df = lab.kctr(["df", "-o", "json"])
+        XCTAssertExit(df, 0)
+        let report = try DiskFixtures.json(df)
+        XCTAssertNil(report["kubelet"], "no kubelet view without CRI")
+        XCTAssertEqual((report["images"] as? [[String: Any]])?.count, 3)
+        // Without CRI, kctr cannot know the sandbox image: it refuses to prune k8s.io; other namespaces are fine.
+        for args in [["images", "prune", "--dry-run"], ["rmi", "--prune"]] {
+            let prune = lab.kctr(args)
+            XCTAssertExit(prune, 1)
+            XCTAssertTrue(prune.stderr.contains("kctr: cannot prune images in k8s.io: CRI is not serving, so kctr cannot tell which image is the sandbox image or which are pinned (hint: fix the CRI plugin first"), prune.stderr)
+        }
+        XCTAssertEqual(lab.ctr(["images", "ls", "-q"]).lines.filter { !$0.hasPrefix("sha256:") }.count, 3)
+        XCTAssertExit(lab.kctr(["-n", "other", "import", try TestImages.path("busybox.oci.tar")]), 0)
+        let other = lab.kctr(["-n", "other", "images", "prune"])
+        XCTAssertExit(other, 0)
+        XCTAssertTrue(other.stdout.contains("removed docker.io/library/busybox:kctr-test"), other.stdout)
     }
 }

@@ -48,8 +48,13 @@ public struct ImagePruner: Sendable {
     public init(session: Session) { self.session = session }
 
     /// Reads every namespace and plans.
+    /// Refuses k8s.io when CRI does not serve: kctr could not tell the sandbox image or the pinned ones.
     public func plan(leaked: Bool) async throws -> (PrunePlan, StorageFacts) {
         let facts = try await StorageScan(session: session).gather(allNamespaces: true)
+        if session.config.namespace == Workloads.criNamespace && facts.cri == nil {
+            throw KctrError("cannot prune images in k8s.io: CRI is not serving, so kctr cannot tell which image is the sandbox image or which are pinned",
+                            hint: "fix the CRI plugin first (kctr verify-runtime says why it is off), or remove images by name with kctr images rm")
+        }
         return (PrunePlan.make(facts: facts, namespace: session.config.namespace, leaked: leaked), facts)
     }
 

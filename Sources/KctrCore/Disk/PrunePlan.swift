@@ -50,17 +50,11 @@ public struct PrunePlan: Codable, Sendable, Equatable {
     /// What the removals free, each node counted once (content other namespaces also have is not counted).
     public var estimatedBytes: Int64
     public var leaked: Leaked?
-    /// Things the plan could not know (no CRI: no sandbox image, no pinning).
-    public var notes: [String]
 
     /// - Parameters:
     ///   - leaked: also plan the release of expired and stale leases (every namespace).
     public static func make(facts: StorageFacts, namespace: String, leaked: Bool) -> PrunePlan {
-        var notes: [String] = []
         let cri = facts.cri
-        if namespace == Workloads.criNamespace && cri == nil {
-            notes.append("CRI is not serving: kctr cannot ask it which image is the sandbox image or pinned; it keeps images labelled io.cri-containerd.pinned=pinned and those containers use")
-        }
         let storage = facts.namespace(namespace) ?? NamespaceStorage(namespace: namespace)
         let released = leaked ? releasable(facts) : [:]
         let model = ImageSpaceModel(storage: storage, cri: cri, now: facts.now, releasedLeases: Set(released[namespace]?.map(\.id) ?? []))
@@ -80,7 +74,7 @@ public struct PrunePlan: Codable, Sendable, Equatable {
             Removal(name: model.units[i].displayName, names: model.units[i].names, id: model.units[i].id, freesBytes: frees[k])
         }
         var plan = PrunePlan(namespace: namespace, remove: removals, keep: keep.sorted { $0.name < $1.name },
-                             estimatedBytes: frees.reduce(0, +), leaked: nil, notes: notes)
+                             estimatedBytes: frees.reduce(0, +), leaked: nil)
         if leaked { plan.leaked = leakedPlan(facts: facts, namespace: namespace, removing: Set(remove), model: model, released: released) }
         return plan
     }

@@ -35,7 +35,6 @@ extension PrunePlan {
                     + (lease.owner == nil ? "; once nothing uses it: ctr -n \(lease.namespace) leases rm \(lease.id)" : "") + "\n"
             }
         }
-        for n in notes { out += "note: \(n)\n" }
         return out
     }
 }
