@@ -15,6 +15,19 @@ enum DiskFixtures {
         }
     }
 
+    /// A tmpfs lab with the test images (busybox, pause, multi) and `count` small images PREFIX-NN:1.0 imported.
+    static func labWithImages(size: String, count: Int, prefix: String) throws -> Lab {
+        let lab = try tmpfsLab(size: size)
+        for archive in [try TestImages.path("all.oci.tar"), try images(count: count, prefix: prefix)] {
+            let r = lab.kctr(["import", archive])
+            guard r.status == 0 else {
+                lab.stop()
+                throw SetupError("kctr import \(archive) failed: \(r.stderr)")
+            }
+        }
+        return lab
+    }
+
     /// An archive of `count` small distinct images (scripts/make-many-images) named PREFIX-NN:1.0, made once.
     static func images(count: Int, prefix: String, baseKiB: Int = 256, layerKiB: Int = 128) throws -> String {
         let name = "kctr-disk-\(prefix.split(separator: "/").last ?? "x")-\(count)-\(baseKiB)-\(layerKiB).tar"

@@ -25,10 +25,8 @@ final class DiskTests: XCTestCase {
     }
 
     func testDfAgreesWithStatfsDuAndCtr() throws {
-        let lab = try DiskFixtures.tmpfsLab(size: "160m")
+        let lab = try DiskFixtures.labWithImages(size: "160m", count: 3, prefix: "docker.io/kctr/dfimg")
         defer { lab.stop() }
-        XCTAssertExit(lab.kctr(["import", try TestImages.path("all.oci.tar")]), 0)
-        XCTAssertExit(lab.kctr(["import", try DiskFixtures.images(count: 3, prefix: "docker.io/kctr/dfimg")]), 0)
         let logDir = lab.base + "/pod-logs"
         // A container that writes 256 KiB into its writable layer, then waits.
         let (_, ids) = try PodFixture.start(socket: lab.socket, pod: PodSpec(name: "writer", logDir: logDir), containers: [

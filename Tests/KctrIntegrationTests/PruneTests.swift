@@ -16,10 +16,8 @@ final class PruneTests: XCTestCase {
     static func many(_ n: Int) -> String { "docker.io/kctr/prune-0\(n):1.0" }
 
     func testPruneKeepsWhatContainersUseThePinnedAndTheSandboxImage() throws {
-        let lab = try DiskFixtures.tmpfsLab(size: "160m")
+        let lab = try DiskFixtures.labWithImages(size: "160m", count: 4, prefix: "docker.io/kctr/prune")
         defer { lab.stop() }
-        XCTAssertExit(lab.kctr(["import", try TestImages.path("all.oci.tar")]), 0)
-        XCTAssertExit(lab.kctr(["import", try DiskFixtures.images(count: 4, prefix: "docker.io/kctr/prune")]), 0)
         let logDir = lab.base + "/pod-logs"
         // A running container (busybox), an exited one (multi) and one created but never started (prune-00).
         let (_, ids) = try PodFixture.start(socket: lab.socket, pod: PodSpec(name: "web", logDir: logDir), containers: [
