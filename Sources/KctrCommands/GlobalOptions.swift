@@ -220,8 +220,9 @@ enum GlobalArguments {
         guard !leading.isEmpty else { return rest }
         // After `exec`, --timeout is crictl's (the command's own); a leading one is the call deadline. exec passes
         // everything after its container on to the process, so the flags go right after `exec`.
+        // So too after stop, rm, stopp, rmp (and pods stop|rm), whose --timeout is crictl's grace period.
+        if ownsTimeout(rest) { leading = leading.map { renamed($0, "--timeout", to: "--call-timeout") } }
         if rest.first == "exec" {
-            leading = leading.map { renamed($0, "--timeout", to: "--call-timeout") }
             rest.insert(contentsOf: leading, at: 1)
             return rest
         }
@@ -235,6 +236,13 @@ enum GlobalArguments {
             rest += leading
         }
         return rest
+    }
+
+    /// Commands whose --timeout after the command is their own (crictl's): exec's -s timeout, the grace
+    /// period of stop, rm, stopp, rmp and pods stop|rm.
+    static func ownsTimeout(_ args: [String]) -> Bool {
+        let first = args.first ?? "", second = args.dropFirst().first ?? ""
+        return ["exec", "stop", "rm", "stopp", "rmp"].contains(first) || (first == "pods" && ["stop", "rm", "remove"].contains(second))
     }
 
     /// `pods`, `pods ls`, `pods list`, or `pods` followed by an option (the listing is its default).

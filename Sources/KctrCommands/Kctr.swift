@@ -34,7 +34,7 @@ public struct Kctr: AsyncParsableCommand {
         the namespace, as in ctr. Each command's --help lists what it takes after its name.
         """,
         version: KctrVersion.version,
-        subcommands: [VersionCommand.self, Info.self, VerifyRuntime.self, Images.self, ImageImport.self, ImageExport.self, ImagePullCommand.self, Namespaces.self, Plugins.self, Pods.self, PodInspectP.self, ContainerList.self, ContainerInspect.self, ContainerExecCommand.self, ContainerLogsCommand.self, ContainerStatsCommand.self, EventsCommand.self, Containers.self]
+        subcommands: [VersionCommand.self, Info.self, VerifyRuntime.self, DiskFree.self, Images.self, ImageRmi.self, ImageImport.self, ImageExport.self, ImagePullCommand.self, Namespaces.self, Plugins.self, Pods.self, PodInspectP.self, ContainerList.self, ContainerInspect.self, ContainerExecCommand.self, ContainerLogsCommand.self, ContainerStatsCommand.self, PodStatsCommand.self, ContainerStop.self, ContainerRemove.self, PodStopP.self, PodRemoveP.self, EventsCommand.self, Containers.self]
     )
 
     public init() {}

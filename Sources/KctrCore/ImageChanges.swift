@@ -30,13 +30,16 @@ extension ImageCatalog {
                         hint: "list the images with `kctr images ls`, or pass -n for another namespace")
     }
 
-    /// Removes each image; keeps going past failures. Returns (removed names, errors).
-    public func remove(_ refs: [String], sync: Bool) async -> (removed: [String], failures: [Error]) {
+    /// Removes each image; keeps going past failures. Returns (removed names, errors). `check` may refuse
+    /// a record (by throwing) before it is removed.
+    public func remove(_ refs: [String], sync: Bool,
+                       check: (ImageRecord) throws -> Void = { _ in }) async -> (removed: [String], failures: [Error]) {
         var removed: [String] = []
         var failures: [Error] = []
         for ref in refs {
             do {
                 let record = try await record(named: ref)
+                try check(record)
                 do {
                     try await session.containerd.deleteImage(name: record.name, sync: sync)
                 } catch where error.code == .notFound {

@@ -111,12 +111,16 @@ public struct Stats: Sendable {
     /// Percent of one core: the runtime's rate, else the rate between two samples (as crictl does).
     static func cpuPercent(first: ContainerStatsRecord?, second: ContainerStatsRecord?) -> Double? {
         guard let first else { return nil }
-        if let cores = first.cpuUsageNanoCores, cores > 0 { return Double(cores) / 1e7 }
-        guard let second, let a = first.cpuUsageCoreNanoSeconds, let b = second.cpuUsageCoreNanoSeconds else {
-            return first.cpuUsageNanoCores.map { Double($0) / 1e7 }
-        }
-        let elapsed = second.cpuTimestamp - first.cpuTimestamp
-        guard elapsed > 0 else { return first.cpuUsageNanoCores.map { Double($0) / 1e7 } }
+        return cpuPercent(rate: first.cpuUsageNanoCores, total: first.cpuUsageCoreNanoSeconds, at: first.cpuTimestamp,
+                          later: second.map { ($0.cpuUsageCoreNanoSeconds, $0.cpuTimestamp) })
+    }
+
+    /// The same from the bare counters (containers and pods alike).
+    static func cpuPercent(rate: UInt64?, total: UInt64?, at: Int64, later: (total: UInt64?, at: Int64)?) -> Double? {
+        if let rate, rate > 0 { return Double(rate) / 1e7 }
+        guard let later, let a = total, let b = later.total else { return rate.map { Double($0) / 1e7 } }
+        let elapsed = later.at - at
+        guard elapsed > 0 else { return rate.map { Double($0) / 1e7 } }
         let used = b >= a ? Double(b - a) : 0
         return used / Double(elapsed) * 100
     }

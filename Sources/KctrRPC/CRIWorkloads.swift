@@ -54,9 +54,12 @@ extension CRIAPI {
         return ExecSyncResult(stdout: r.bytes("stdout"), stderr: r.bytes("stderr"), exitCode: Int32(truncatingIfNeeded: r.int("exit_code")))
     }
 
+    /// Asks the container to stop (SIGTERM, or its image's stop signal) and kills it after `timeoutSeconds`;
+    /// the call's deadline is the session's plus that grace period.
     public func stopContainer(id: String, timeoutSeconds: Int64) async throws(RPCError) {
-        _ = try await rpc.unary(RPCMethod(Service.runtime, "StopContainer"),
-                                Proto(["container_id": .string(id), "timeout": .int(timeoutSeconds)]))
+        let grace = max(0, min(timeoutSeconds, 365 * 86_400)) * 1000
+        _ = try await rpc.withTimeout(milliseconds: rpc.options.timeoutMilliseconds + grace)
+            .unary(RPCMethod(Service.runtime, "StopContainer"), Proto(["container_id": .string(id), "timeout": .int(timeoutSeconds)]))
     }
 
     public func removeContainer(id: String) async throws(RPCError) {

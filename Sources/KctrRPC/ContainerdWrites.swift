@@ -64,17 +64,9 @@ extension ContainerdAPI {
         }
     }
 
-    /// Ingests in progress with their progress, as `ctr content active` lists them.
-    public func ingests() async throws(RPCError) -> [IngestStatus] {
-        let r = try await rpc.unary(RPCMethod(Service.content, "ListStatuses"))
-        return r.messages("statuses").map {
-            IngestStatus(ref: $0.string("ref"), offset: $0.int("offset"), total: $0.int("total"), expected: $0.string("expected"))
-        }
-    }
-
     /// Ingests in progress (refs), as `ctr content active` lists them.
     public func activeIngests() async throws(RPCError) -> [String] {
-        try await ingests().map(\.ref)
+        try await ingestStatuses().map(\.ref)
     }
 
     public func abortIngest(ref: String) async throws(RPCError) {
@@ -285,12 +277,4 @@ public final class ContentReader: Sendable {
     }
 
     public func cancel() { stream.cancel() }
-}
-
-/// One content ingest in progress (a blob being written).
-public struct IngestStatus: Sendable, Equatable {
-    public var ref: String
-    public var offset: Int64
-    public var total: Int64
-    public var expected: String
 }

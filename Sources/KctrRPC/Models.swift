@@ -257,6 +257,15 @@ public struct ContainerRecord: Sendable, Equatable {
     public var snapshotter: String
     public var snapshotKey: String
 
+    public init(id: String, image: String, labels: [String: String], runtime: String, snapshotter: String, snapshotKey: String) {
+        self.id = id
+        self.image = image
+        self.labels = labels
+        self.runtime = runtime
+        self.snapshotter = snapshotter
+        self.snapshotKey = snapshotKey
+    }
+
     init(_ p: Proto) {
         id = p.string("id")
         image = p.string("image")

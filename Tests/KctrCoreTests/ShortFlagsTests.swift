@@ -35,6 +35,7 @@ final class ShortFlagsTests: XCTestCase {
     static let crictlName: [String: String] = [
         "containers ps": "ps", "containers inspect": "inspect", "pods ls": "pods", "pods inspect": "inspectp",
         "images ls": "images", "images inspect": "inspecti", "images pull": "pull",
+        "pods stop": "stopp", "pods rm": "rmp",
     ]
 
     static func crictlCommand(_ path: [String]) -> String? {
@@ -62,7 +63,10 @@ final class ShortFlagsTests: XCTestCase {
     /// The arguments after the command's path, parsed by the command itself: what the root does once it has found
     /// the command (no command above a leaf has options, and nothing after the path is rewritten), without the
     /// debug build's walk of the whole tree on every parse (0.1 s each).
-    static func parse(_ leaf: Leaf, _ args: [String]) -> ParsableCommand? { try? leaf.type.parseAsRoot(args + leaf.base) }
+    /// With the leaf's positional arguments, else without them (`rm -a`, `rmi -q` take no IDs).
+    static func parse(_ leaf: Leaf, _ args: [String]) -> ParsableCommand? {
+        (try? leaf.type.parseAsRoot(args + leaf.base)) ?? (args.isEmpty ? nil : try? leaf.type.parseAsRoot(args))
+    }
 
     static func state(_ command: ParsableCommand) -> String {
         var out = ""

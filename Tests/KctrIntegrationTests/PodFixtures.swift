@@ -12,6 +12,8 @@ struct PodSpec {
     var labels: [String: String] = [:]
     /// The lab's default sandbox image (scripts/containerd-lab --sandbox-image).
     var sandboxImage = "registry.k8s.io/pause:3.9"
+    /// linux.cgroup_parent, as the kubelet sets it (containerd reads pod-level stats from it).
+    var cgroupParent: String?
 }
 
 struct ContainerSpec {
@@ -19,6 +21,8 @@ struct ContainerSpec {
     var command: [String]
     var attempt: UInt64 = 0
     var image = "docker.io/library/busybox:kctr-test"
+    /// false: created, not started (CRI state Created).
+    var start = true
 
     /// The kubelet's layout: `<name>/<attempt>.log` under the pod's log directory.
     var logPath: String { "\(name)/\(attempt).log" }
@@ -37,11 +41,14 @@ enum PodFixture {
                 "log_directory": .string(pod.logDir),
                 "labels": .map(pod.labels.merging(kubelet) { a, _ in a }),
             ])
+            var linux = Proto()
             if pod.hostNetwork {
-                sandbox["linux"] = .message(Proto(["security_context": .message(Proto([
+                linux["security_context"] = .message(Proto([
                     "namespace_options": .message(Proto(["network": .enumeration(2)])),
-                ]))]))
+                ]))
             }
+            if let parent = pod.cgroupParent { linux["cgroup_parent"] = .string(parent) }
+            if !linux.fields.isEmpty { sandbox["linux"] = .message(linux) }
             let podID = try await cri.runPodSandbox(config: sandbox)
             var ids: [String] = []
             for c in containers {
@@ -53,7 +60,7 @@ enum PodFixture {
                     "labels": .map(kubelet.merging(["io.kubernetes.container.name": c.name]) { a, _ in a }),
                 ])
                 let id = try await cri.createContainer(podSandboxID: podID, config: config, sandboxConfig: sandbox)
-                try await cri.startContainer(id: id)
+                if c.start { try await cri.startContainer(id: id) }
                 ids.append(id)
             }
             return (podID, ids)
