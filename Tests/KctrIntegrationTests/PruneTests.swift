@@ -40,8 +40,12 @@ final class PruneTests: XCTestCase {
         XCTAssertTrue(kept[Self.busybox]?.contains("used by container \(ids[0].prefix(13)) (app in shop/web, Running)") == true, "\(kept)")
         XCTAssertTrue(kept[Self.multi]?.contains("(job in shop/web, Exited)") == true, "\(kept)")
         XCTAssertTrue(kept[Self.many(0)]?.contains("(later in shop/web, Created)") == true, "\(kept)")
-        XCTAssertEqual(kept[Self.many(1)], "pinned (label io.cri-containerd.pinned=pinned)")
-        XCTAssertTrue(kept[Self.pause]?.hasPrefix("the configured sandbox image; used by pod sandbox shop/web (Ready)") == true, "\(kept)")
+        // containerd 2.x reports both pins through CRI (ImageStatus pinned) and not its sandbox image's name.
+        let v2 = lab.version.major >= 2
+        let criPins = lab.version >= ContainerdVersion(major: 1, minor: 7, patch: 0)  // CRI reports pinned from 1.7 on
+        XCTAssertEqual(kept[Self.many(1)], criPins ? "pinned (CRI)" : "pinned (label io.cri-containerd.pinned=pinned)")
+        XCTAssertTrue(kept[Self.pause]?.hasPrefix(v2 ? "pinned (CRI); used by pod sandbox shop/web (Ready)"
+                                                     : "the configured sandbox image; used by pod sandbox shop/web (Ready)") == true, "\(kept)")
         let estimate = try XCTUnwrap(plan["estimatedBytes"] as? Int64)
         XCTAssertGreaterThan(estimate, 0)
         XCTAssertEqual(images(lab).count, 7, "a dry run removes nothing")
@@ -85,7 +89,7 @@ final class PruneTests: XCTestCase {
         XCTAssertExit(lab.kctr(["rmp", "-a", "-f"]), 0)
         let alias = lab.kctr(["rmi", "--prune"])
         XCTAssertExit(alias, 0)
-        XCTAssertTrue(alias.lines.contains { $0.hasPrefix("  \(Self.pause) ") && $0.hasSuffix(" the configured sandbox image") }, alias.stdout)
+        XCTAssertTrue(alias.lines.contains { $0.hasPrefix("  \(Self.pause) ") && $0.hasSuffix(lab.version.major >= 2 ? " pinned (CRI)" : " the configured sandbox image") }, alias.stdout)
         XCTAssertEqual(images(lab), [Self.pause, Self.many(1)])
         let again = lab.kctr(["rmi", "--prune", "--dry-run"])
         XCTAssertTrue(again.stdout.hasPrefix("no image to remove in k8s.io: every image is in use or protected"), again.stdout)
@@ -97,6 +101,8 @@ final class PruneTests: XCTestCase {
         XCTAssertExit(lab.kctr(["import", try TestImages.path("all.oci.tar")]), 0)
         _ = try PodFixture.start(socket: lab.socket, pod: PodSpec(name: "web", logDir: lab.base + "/pod-logs"),
                                  containers: [ContainerSpec(name: "app", command: ["sleep", "3600"])])
+        // Leases the daemon holds of its own (2.x's CRI keeps one): not the test's, and --leaked leaves them alone.
+        let daemons = leases(lab)
         // An import in another process, stopped once its blobs are written under its lease (no image yet).
         let archive = try DiskFixtures.images(count: 1, prefix: "docker.io/kctr/inflight", baseKiB: 64, layerKiB: 32)
         let inflight = try BackgroundKctr(lab, ["import", archive], env: ["KCTR_TEST_STOP_AT": "import-after-upload"])
@@ -137,14 +143,19 @@ final class PruneTests: XCTestCase {
         XCTAssertTrue(dry.stdout.contains("--leaked: would release 2 leases and 1 ingest"), dry.stdout)
         XCTAssertTrue(dry.stdout.contains("leaving lease pull-running in k8s.io alone (not kctr's, expires "), dry.stdout)
         XCTAssertTrue(dry.stdout.contains("leaving lease \(importLease) in k8s.io alone (kctr import, pid \(inflight.process.processIdentifier), running"), dry.stdout)
-        XCTAssertEqual(leases(lab).count, 4, "a dry run releases nothing")
+        XCTAssertEqual(leases(lab).subtracting(daemons).count, 4, "a dry run releases nothing")
 
         let r = lab.kctr(["images", "prune", "--leaked"])
         XCTAssertExit(r, 0)
-        XCTAssertTrue(r.stdout.contains("removed lease pull-expired in k8s.io (expired "), r.stdout)
+        // The expired lease goes: released by kctr, or collected by containerd's own GC first (the prune's image
+        // removal runs it), so the outcome is checked, not the line.
+        XCTAssertFalse(leases(lab).contains("pull-expired"), r.stdout)
         XCTAssertTrue(r.stdout.contains("removed lease \(stale) in k8s.io (kctr import, pid "), r.stdout)
-        XCTAssertTrue(r.stdout.contains("aborted ingest \(staleIngest) in k8s.io"), r.stdout)
-        XCTAssertEqual(leases(lab), ["pull-running", importLease])
+        // The stale ingest goes: aborted by kctr, or already with its lease (containerd may drop a released
+        // lease's ingest itself first, so the message is not always there).
+        XCTAssertFalse(lab.ctr(["content", "active"]).stdout.contains(staleIngest), r.stdout)
+        XCTAssertEqual(leases(lab).subtracting(daemons), ["pull-running", importLease])
+        XCTAssertTrue(daemons.isSubset(of: leases(lab)), "the daemon's own leases stay")
         let left = content(lab)
         XCTAssertTrue(left.contains(pullBlob))
         XCTAssertTrue(inflightBlobs.isSubset(of: left), "the import's blobs stay")

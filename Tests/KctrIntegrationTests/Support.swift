@@ -83,6 +83,8 @@ func runProcess(_ argv: [String], env: [String: String] = [:], clearEnv: Bool = 
 struct ContainerdVersion: Comparable, CustomStringConvertible {
     var major: Int, minor: Int, patch: Int
 
+    init(major: Int, minor: Int, patch: Int) { (self.major, self.minor, self.patch) = (major, minor, patch) }
+
     /// "1.7.34" (also "1.6.20~ds1"); nil for anything else.
     init?(_ text: String) {
         let numbers = text.prefix { $0.isNumber || $0 == "." }.split(separator: ".").compactMap { Int($0) }

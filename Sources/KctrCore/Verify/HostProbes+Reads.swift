@@ -27,19 +27,9 @@ extension HostProbes {
     // MARK: - Mounts
 
     /// The mount holding `path` (as this process sees it): its mount point and filesystem type, from
-    /// `mountinfo` (symlinks in `path` resolved first). Later lines mount over earlier ones.
+    /// `mountinfo` read whole (symlinks in `path` resolved first). One parser with `kctr df`'s.
     static func mount(_ path: String, mountinfo: String = "/proc/self/mountinfo") -> (point: String, type: String)? {
-        guard let text = try? String(contentsOfFile: mountinfo, encoding: .utf8) else { return nil }
-        let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        var best: (point: String, type: String)?
-        for line in text.split(separator: "\n") {
-            let f = line.split(separator: " ")
-            guard f.count > 4, let dash = f.firstIndex(of: "-"), dash + 1 < f.count else { continue }
-            let mp = String(f[4]).replacing("\\040", with: " ")
-            guard real == mp || real.hasPrefix(mp == "/" ? "/" : mp + "/") else { continue }
-            if mp.count >= (best?.point.count ?? 0) { best = (mp, String(f[dash + 1])) }
-        }
-        return best
+        FilesystemUsage.mountOf(path, mountinfo: mountinfo)
     }
 
     // MARK: - Sockets
