@@ -316,13 +316,15 @@ final class DiskModelTests: XCTestCase {
         XCTAssertEqual(FilesystemUsage.procText("/proc/self/mountinfo")?.isEmpty, false)
     }
 
+    /// After stop/rm/stopp/rmp, crictl's flags are the commands' own (nothing is rewritten); a leading
+    /// --timeout, the call deadline, is passed on as --call-timeout (their --timeout is the grace period).
     func testCrictlFlagsAfterTheCommand() {
-        XCTAssertEqual(GlobalArguments.hoist(["rm", "-a", "-f"]), ["rm", "--all", "-f"])
-        XCTAssertEqual(GlobalArguments.hoist(["pods", "rm", "-a"]), ["pods", "rm", "--all"])
-        XCTAssertEqual(GlobalArguments.hoist(["stop", "--timeout", "10", "abc"]), ["stop", "--stop-timeout", "10", "abc"])
-        XCTAssertEqual(GlobalArguments.hoist(["pods", "stop", "--timeout=10", "abc"]), ["pods", "stop", "--stop-timeout=10", "abc"])
-        // Before the command, --timeout stays the call deadline.
-        XCTAssertEqual(GlobalArguments.hoist(["--timeout", "30s", "rmp", "-t", "5", "abc"]), ["rmp", "-t", "5", "abc", "--timeout", "30s"])
+        XCTAssertEqual(GlobalArguments.hoist(["rm", "-a", "-f"]), ["rm", "-a", "-f"])
+        XCTAssertEqual(GlobalArguments.hoist(["pods", "rm", "-a"]), ["pods", "rm", "-a"])
+        XCTAssertEqual(GlobalArguments.hoist(["stop", "--timeout", "10", "abc"]), ["stop", "--timeout", "10", "abc"])
+        XCTAssertEqual(GlobalArguments.hoist(["pods", "stop", "--timeout=10", "abc"]), ["pods", "stop", "--timeout=10", "abc"])
+        XCTAssertEqual(GlobalArguments.hoist(["--timeout", "30s", "rmp", "-t", "5", "abc"]), ["rmp", "-t", "5", "abc", "--call-timeout", "30s"])
+        XCTAssertEqual(GlobalArguments.hoist(["--timeout=30s", "pods", "stop", "abc"]), ["pods", "stop", "abc", "--call-timeout=30s"])
         XCTAssertEqual(GlobalArguments.hoist(["images", "ls", "--timeout", "5s"]), ["images", "ls", "--timeout", "5s"])
     }
 }
