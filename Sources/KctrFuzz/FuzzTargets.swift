@@ -153,7 +153,7 @@ public enum FuzzTargets {
 
     static func yaml(_ data: [UInt8]) {
         let text = String(decoding: data, as: UTF8.self)
-        let (kubelet, _) = FileChecks.parseYAML(text, path: "fuzz.yaml")
+        let (kubelet, _) = NodeFiles.parseYAML(text, path: "fuzz.yaml")
         // As `kctr df` reads the kubelet's config: thresholds, quantities, durations.
         if let kubelet { _ = try? KubeletDiskPolicy.parse(kubelet, path: "fuzz.yaml") }
         _ = try? CrictlConfig.parse(text, path: "fuzz.yaml")
