@@ -85,7 +85,7 @@ final class CatalogueTests: XCTestCase {
         XCTAssertEqual(ContainerdRelease(2, 3).criPlugins.map(\.id), ["runtime", "images", "cri"])
     }
 
-    /// ConfigKeys.swift is generated from the recorded defaults (scripts/config-keys): the same keys,
+    /// ConfigKeys.swift is generated from the recorded defaults (scripts/generate/config-keys.py): the same keys,
     /// walked here with kctr's own TOML parser.
     func testConfigKeysAreTheRecordedDefaults() throws {
         func walk(_ value: JSONValue, _ path: [String], into out: inout [[String]: Set<String>]) {
@@ -109,8 +109,8 @@ final class CatalogueTests: XCTestCase {
             return out.filter { !$0.value.isEmpty }
         }
         XCTAssertEqual(try keys(["1.6.20", "1.7.34"], tables: ConfigLayout.v2.criTables), ConfigKeys.version2,
-                       "ConfigKeys.swift is stale: run python3 scripts/config-keys")
+                       "ConfigKeys.swift is stale: run python3 scripts/generate/config-keys.py")
         XCTAssertEqual(try keys(["2.3.4"], tables: ConfigLayout.v4.criTables), ConfigKeys.version4,
-                       "ConfigKeys.swift is stale: run python3 scripts/config-keys")
+                       "ConfigKeys.swift is stale: run python3 scripts/generate/config-keys.py")
     }
 }

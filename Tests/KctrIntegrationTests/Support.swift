@@ -29,8 +29,8 @@ enum Paths {
         return root + "/.build/debug/kctr"
     }
 
-    static var lab: String { root + "/scripts/containerd-lab" }
-    static var buildImages: String { root + "/scripts/build-test-images" }
+    static var lab: String { root + "/scripts/lab/containerd-lab" }
+    static var buildImages: String { root + "/scripts/lab/build-test-images" }
 }
 
 /// Runs `argv` with a deadline; output goes through files so nothing blocks.
@@ -92,7 +92,7 @@ extension ContainerdRelease {
     var criRuntimeTable: String { major >= 2 ? "io.containerd.cri.v1.runtime" : "io.containerd.grpc.v1.cri" }
 }
 
-/// A private containerd in a temp dir (scripts/containerd-lab), stopped by `stop()`.
+/// A private containerd in a temp dir (scripts/lab/containerd-lab), stopped by `stop()`.
 /// Which containerd: `KCTR_CONTAINERD_DIR` (read by the lab script; unset: Debian's on PATH).
 final class Lab {
     let base: String
@@ -129,7 +129,7 @@ final class Lab {
     }
 
     /// Stops the daemon; with KCTR_KEEP_LAB=1 it is left running for a look
-    /// (stop it with `scripts/containerd-lab down BASE`).
+    /// (stop it with `scripts/lab/containerd-lab down BASE`).
     func stop() {
         if ProcessInfo.processInfo.environment["KCTR_KEEP_LAB"] == "1" {
             FileHandle.standardError.write(Data("kept lab: \(base)\n".utf8))
