@@ -73,7 +73,8 @@ let package = Package(
         .testTarget(name: "KctrRPCLiveTests", dependencies: ["KctrRPC"]),
         .testTarget(name: "KctrCoreTests", dependencies: ["KctrCore", "KctrCommands"], resources: [.copy("Fixtures")]),
         // Yams: the pod tests read the DaemonSet and Job manifests (scripts/deploy) to build their CRI configs.
-        .testTarget(name: "KctrIntegrationTests", dependencies: ["kctr", "KctrRPC", .product(name: "Yams", package: "Yams")]),
+        // KctrCore: the lab's containerd version is read with kctr's own ContainerdRelease.
+        .testTarget(name: "KctrIntegrationTests", dependencies: ["kctr", "KctrRPC", "KctrCore", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "KctrFuzzTests", dependencies: ["KctrFuzz", "KctrRPC"], exclude: ["Corpus"]),
     ],
     cLanguageStandard: .c11

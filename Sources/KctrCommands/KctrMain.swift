@@ -8,7 +8,9 @@ import KctrCore
 public enum KctrMain {
     public static func main() async -> Never {
         Session.tuneMemory()
-        let command = parse(GlobalArguments.hoist(Array(CommandLine.arguments.dropFirst())))
+        let args = GlobalArguments.hoist(Array(CommandLine.arguments.dropFirst()))
+        if let refusal = GoTemplateRefusal.check(args) { fail(refusal) }
+        let command = parse(args)
         guard var asyncCommand = command as? AsyncParsableCommand else {
             var sync = command
             do { try sync.run() } catch { fail(error) }

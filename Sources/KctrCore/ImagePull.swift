@@ -117,7 +117,7 @@ public struct ImagePuller: Sendable {
         guard let text = try SmallFile.text(path) else {
             throw KctrError("cannot read the pod config \(path): no such file", hint: "give a pod sandbox config in JSON or YAML, as crictl runp takes")
         }
-        let (doc, error) = FileChecks.parseYAML(text, path: path)
+        let (doc, error) = NodeFiles.parseYAML(text, path: path)
         guard let doc, error == nil else {
             throw KctrError(error ?? "\(path) is empty", hint: "give a pod sandbox config in JSON or YAML, as crictl runp takes")
         }

@@ -143,7 +143,7 @@ public struct InfoReport: Codable, Sendable, Equatable {
         }).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
         s += "\nCRI configuration:\n"
         s += "  Snapshotter:     \(runtime.snapshotter ?? "-")\n"
-        s += "  Sandbox image:   \(runtime.sandboxImage ?? (containerd.version.hasPrefix("2.") || containerd.version.hasPrefix("v2.") ? "- (containerd 2.x does not report it; kctr verify-runtime --check pause finds it)" : "-"))\n"
+        s += "  Sandbox image:   \(runtime.sandboxImage ?? (containerd.release?.reportsImageConfig == false ? "- (containerd 2.x does not report it; kctr verify-runtime --check pause finds it)" : "-"))\n"
         s += "  Default runtime: \(runtime.defaultRuntime ?? "-")\n"
         s += "  CNI bin dir:     \(runtime.cniBinDir ?? "-")\n"
         s += "  CNI conf dir:    \(runtime.cniConfDir ?? "-")\n"

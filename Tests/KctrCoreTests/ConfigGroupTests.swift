@@ -71,6 +71,7 @@ final class ConfigGroupTests: ScratchDirectoryTestCase {
         // The first symptom: 2.3 writes version = 4 itself.
         XCTAssertEqual(try version("4", "v2.3.4")?.found, "version = 4, containerd v2.3.4's own format")
         XCTAssertEqual(try version("3", "v2.1.0")?.status, .pass)
+        XCTAssertEqual(try version("4", "v2.3.0-rc.1")?.status, .pass, "a 2.3 prerelease reads what 2.3 reads")
         XCTAssertEqual(try version("2", "1.7.34")?.status, .pass)
         let migrated = try version("2", "v2.3.4")
         XCTAssertEqual(migrated?.status, .pass)

@@ -155,6 +155,8 @@ final class DaemonGroupTests: XCTestCase {
 
         f.daemon.version = DaemonVersion(version: "v2.2.0", revision: "r")
         XCTAssertEqual(daemon(f)["daemon.kubelet-skew"]?.status, .pass)
+        f.daemon.version = DaemonVersion(version: "v2.2.0-rc.1-4-g0123abc", revision: "r")
+        XCTAssertEqual(daemon(f)["daemon.kubelet-skew"]?.status, .pass, "a 2.2 prerelease is of the 2.2 line")
         f.daemon.version = DaemonVersion(version: "1.7.34", revision: "r")
         f.kubelet.version = .known(KubeletRelease(minor: 35))
         XCTAssertEqual(daemon(f)["daemon.kubelet-skew"]?.status, .pass)

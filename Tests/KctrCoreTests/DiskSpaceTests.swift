@@ -33,7 +33,7 @@ final class KubeletDiskPolicyTests: XCTestCase {
             evictionSoftGracePeriod:
               nodefs.available: 1m30s
             """
-        let (json, error) = FileChecks.parseYAML(yaml, path: "/k.yaml")
+        let (json, error) = NodeFiles.parseYAML(yaml, path: "/k.yaml")
         XCTAssertNil(error)
         let p = try KubeletDiskPolicy.parse(json, path: "/k.yaml")
         XCTAssertEqual(p.highThresholdPercent, 90)
@@ -50,7 +50,7 @@ final class KubeletDiskPolicyTests: XCTestCase {
         XCTAssertEqual(p.fromConfig, ["evictionHard", "evictionSoft", "imageGCHighThresholdPercent", "imageGCLowThresholdPercent",
                                       "imageMaximumGCAge", "imageMinimumGCAge"])
 
-        let (merged, _) = FileChecks.parseYAML("mergeDefaultEvictionSettings: true\nevictionHard:\n  imagefs.available: 5%\n", path: "/k.yaml")
+        let (merged, _) = NodeFiles.parseYAML("mergeDefaultEvictionSettings: true\nevictionHard:\n  imagefs.available: 5%\n", path: "/k.yaml")
         let m = try KubeletDiskPolicy.parse(merged, path: "/k.yaml")
         XCTAssertEqual(m.thresholds.map { "\($0.signal) \($0.value) \($0.source)" },
                        ["imagefs.available 5% config", "imagefs.inodesFree 5% default", "nodefs.available 10% default", "nodefs.inodesFree 5% default"])
@@ -59,7 +59,7 @@ final class KubeletDiskPolicyTests: XCTestCase {
 
     func testInvalidValuesAreRefusedWithTheField() {
         func message(_ yaml: String) -> String {
-            let (json, _) = FileChecks.parseYAML(yaml, path: "/k.yaml")
+            let (json, _) = NodeFiles.parseYAML(yaml, path: "/k.yaml")
             do {
                 _ = try KubeletDiskPolicy.parse(json, path: "/k.yaml")
                 return "accepted"

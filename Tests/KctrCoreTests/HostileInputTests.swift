@@ -327,7 +327,7 @@ final class HostileInputTests: ScratchDirectoryTestCase {
     }
 
     func assertYAMLRefused(_ text: String, _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
-        let (value, error) = FileChecks.parseYAML(text, path: "/var/lib/kubelet/config.yaml")
+        let (value, error) = NodeFiles.parseYAML(text, path: "/var/lib/kubelet/config.yaml")
         XCTAssertNil(value, file: file, line: line)
         XCTAssertEqual(error, "cannot parse /var/lib/kubelet/config.yaml: \(expected)", file: file, line: line)
         XCTAssertThrowsError(try CrictlConfig.parse(text, path: "/etc/crictl.yaml"), file: file, line: line) { error in
@@ -358,13 +358,13 @@ final class HostileInputTests: ScratchDirectoryTestCase {
         assertYAMLRefused("# a \"comment\n" + String(repeating: "- ", count: 100_000) + "x\n", "line 2 nests more than 64 levels deep")
         // Brackets after a quoted scalar on its line are a syntax error, reported without the
         // 100,000 brackets of the line.
-        let (value, error) = FileChecks.parseYAML("a: \"x\" " + deep + "\n", path: "/etc/crictl.yaml")
+        let (value, error) = NodeFiles.parseYAML("a: \"x\" " + deep + "\n", path: "/etc/crictl.yaml")
         XCTAssertNil(value)
         XCTAssertTrue(error?.hasPrefix("cannot parse /etc/crictl.yaml: 1:8: error: parser: ") == true, error ?? "")
         XCTAssertTrue(error?.contains("did not find expected key") == true, error ?? "")
         XCTAssertLessThan(error?.count ?? 0, 1_000, error ?? "")
         // In a plain scalar the brackets are text.
-        let (scalar, none) = FileChecks.parseYAML("a: it's " + deep + "\n", path: "/etc/crictl.yaml")
+        let (scalar, none) = NodeFiles.parseYAML("a: it's " + deep + "\n", path: "/etc/crictl.yaml")
         XCTAssertNil(none)
         XCTAssertEqual(scalar?["a"]?.string, "it's " + deep)
     }
@@ -401,17 +401,17 @@ final class HostileInputTests: ScratchDirectoryTestCase {
         let deepest = String(repeating: "[", count: 64) + String(repeating: "]", count: 64)
         let deepestScalar = String(repeating: "[", count: 63) + "x" + String(repeating: "]", count: 63)
         for text in [flow, indented, compact, deepest, deepestScalar] {
-            let result = await Task.detached { FileChecks.parseYAML(text, path: "deep.yaml") }.value
+            let result = await Task.detached { NodeFiles.parseYAML(text, path: "deep.yaml") }.value
             XCTAssertNotNil(result.0, result.1 ?? "")
         }
         let tooDeep = String(repeating: "[", count: 64) + "x" + String(repeating: "]", count: 64)
-        XCTAssertEqual(FileChecks.parseYAML(tooDeep, path: "deep.yaml").1, "cannot parse deep.yaml: line 1 nests more than 64 levels deep")
+        XCTAssertEqual(NodeFiles.parseYAML(tooDeep, path: "deep.yaml").1, "cannot parse deep.yaml: line 1 nests more than 64 levels deep")
         // Block and flow nesting add up: 60 + 64.
         let both = indented + String(repeating: " ", count: 60) + "b: " + flow
-        let result = await Task.detached { FileChecks.parseYAML(both, path: "deep.yaml") }.value
+        let result = await Task.detached { NodeFiles.parseYAML(both, path: "deep.yaml") }.value
         XCTAssertEqual(result.1, "cannot parse deep.yaml: line 61 nests more than 64 levels deep")
         // Strings, comments and plain scalars with brackets are not nesting.
-        let (value, error) = FileChecks.parseYAML("a: \"[[[[\"\nb: '{{{{'  # [[[[\nc: x[0]\n", path: "ok.yaml")
+        let (value, error) = NodeFiles.parseYAML("a: \"[[[[\"\nb: '{{{{'  # [[[[\nc: x[0]\n", path: "ok.yaml")
         XCTAssertNil(error)
         XCTAssertEqual(value?["a"]?.string, "[[[[")
     }

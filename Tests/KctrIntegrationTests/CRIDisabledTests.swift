@@ -1,4 +1,5 @@
 import Foundation
+import KctrCore
 import XCTest
 
 /// containerd with `disabled_plugins = ["io.containerd.grpc.v1.cri"]`, as some
@@ -17,7 +18,7 @@ final class CRIDisabledTests: XCTestCase {
         XCTAssertExit(r, 0)
         // Debian prints "1.6.20~ds1", upstream builds "v1.7.34".
         let version = r.stdout.components(separatedBy: "containerd:\n  Version:             ").dropFirst().first?.prefix { $0 != "\n" }
-        XCTAssertEqual(version.flatMap { ContainerdVersion($0.hasPrefix("v") ? String($0.dropFirst()) : String($0)) }, lab.version, r.stdout)
+        XCTAssertEqual(version.flatMap { ContainerdRelease(String($0)) }, lab.version, r.stdout)
         XCTAssertTrue(r.stdout.contains("CRI:\n  not serving"), r.stdout)
         XCTAssertTrue(r.stderr.contains("the CRI plugin is not serving on \(lab.socket)"), r.stderr)
         XCTAssertTrue(r.stderr.contains("disabled_plugins"), r.stderr)

@@ -9,7 +9,7 @@ final class DaemonKillTests: XCTestCase {
     static func mediumArchive() throws -> String {
         let archive = FileManager.default.temporaryDirectory.appendingPathComponent("kctr-medium.tar").path
         if FileManager.default.fileExists(atPath: archive) { return archive }
-        let made = runProcess([Paths.root + "/scripts/make-big-archive", archive + ".part", "--layers", "2", "--layer-mib", "48",
+        let made = runProcess([Paths.root + "/scripts/lab/make-big-archive.py", archive + ".part", "--layers", "2", "--layer-mib", "48",
                                "--name", "docker.io/kctr/medium:1.0"], timeout: 300)
         guard made.status == 0 else { throw SetupError("make-big-archive failed: \(made.stderr)") }
         try FileManager.default.moveItem(atPath: archive + ".part", toPath: archive)

@@ -28,12 +28,12 @@ enum DiskFixtures {
         return lab
     }
 
-    /// An archive of `count` small distinct images (scripts/make-many-images) named PREFIX-NN:1.0, made once.
+    /// An archive of `count` small distinct images (scripts/lab/make-many-images.py) named PREFIX-NN:1.0, made once.
     static func images(count: Int, prefix: String, baseKiB: Int = 256, layerKiB: Int = 128) throws -> String {
         let name = "kctr-disk-\(prefix.split(separator: "/").last ?? "x")-\(count)-\(baseKiB)-\(layerKiB).tar"
         let path = FileManager.default.temporaryDirectory.appendingPathComponent(name).path
         if FileManager.default.fileExists(atPath: path) { return path }
-        let r = runProcess([Paths.root + "/scripts/make-many-images", path + ".part", "--count", "\(count)", "--prefix", prefix,
+        let r = runProcess([Paths.root + "/scripts/lab/make-many-images.py", path + ".part", "--count", "\(count)", "--prefix", prefix,
                             "--base-kib", "\(baseKiB)", "--layer-kib", "\(layerKiB)"], timeout: 120)
         guard r.status == 0 else { throw SetupError("make-many-images failed: \(r.stderr)") }
         try FileManager.default.moveItem(atPath: path + ".part", toPath: path)

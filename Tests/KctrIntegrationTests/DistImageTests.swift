@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// `make image` (scripts/image): an OCI image archive with one layer, dist/kctr as /usr/local/bin/kctr,
+/// `make image` (scripts/release/image.py): an OCI image archive with one layer, dist/kctr as /usr/local/bin/kctr,
 /// the entrypoint `kctr` and labels naming the version and commit; the same binary gives the same
 /// bytes; skopeo reads it and pushes it to a registry. Skipped without dist/kctr (`make dist`).
 final class DistImageTests: XCTestCase {
@@ -30,11 +30,11 @@ final class DistImageTests: XCTestCase {
         return (String(parts[0]), String(parts[1].dropFirst(8).dropLast()))
     }
 
-    /// scripts/image for dist/kctr, written to `name` in the scratch directory.
+    /// scripts/release/image.py for dist/kctr, written to `name` in the scratch directory.
     func makeImage(_ name: String) throws -> String {
         _ = try Self.distKctr()
         let out = scratch + "/" + name
-        let r = runProcess(["/usr/bin/python3", Paths.root + "/scripts/image", "--out", out], timeout: 120)
+        let r = runProcess(["/usr/bin/python3", Paths.root + "/scripts/release/image.py", "--out", out], timeout: 120)
         XCTAssertExit(r, 0)
         return out
     }
@@ -123,7 +123,7 @@ final class DistImageTests: XCTestCase {
     /// sorted entries, a gzip header without name or time.
     func testReproducible() throws {
         let a = try sharedImage(), b = try makeImage("b.tar")
-        XCTAssertTrue(FileManager.default.contentsEqual(atPath: a, andPath: b), "two runs of scripts/image differ")
+        XCTAssertTrue(FileManager.default.contentsEqual(atPath: a, andPath: b), "two runs of scripts/release/image.py differ")
         let listing = runProcess(["/usr/bin/tar", "--full-time", "-tvf", a])
         XCTAssertExit(listing, 0)
         let names = listing.lines.compactMap { $0.split(separator: " ").last.map(String.init) }
@@ -139,9 +139,9 @@ final class DistImageTests: XCTestCase {
         XCTAssertEqual(Array(header[4..<8]), [0, 0, 0, 0])
     }
 
-    /// scripts/image refuses what is not a built kctr, saying what to do.
+    /// scripts/release/image.py refuses what is not a built kctr, saying what to do.
     func testRefusesAMissingOrForeignBinary() {
-        let image = Paths.root + "/scripts/image"
+        let image = Paths.root + "/scripts/release/image.py"
         let missing = runProcess(["/usr/bin/python3", image, "--binary", scratch + "/kctr", "--out", scratch + "/x.tar"])
         XCTAssertExit(missing, 1)
         XCTAssertEqual(missing.stderr, "image: \(scratch)/kctr is missing: run `make dist` first\n")

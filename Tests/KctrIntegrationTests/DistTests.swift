@@ -98,11 +98,11 @@ final class DistTests: XCTestCase {
     }
 
     /// Debian 11 (glibc 2.31; the glibc-dynamic dist/kctr of before needed 2.36): a minimal root made
-    /// once with debootstrap from this machine's Debian mirror (scripts/old-root, cached under
+    /// once with debootstrap from this machine's Debian mirror (scripts/lab/old-root, cached under
     /// /var/tmp/kctr-roots). dist/kctr goes on a tmpfs over its /mnt, so the cached root is not changed.
     func testRunsInADebian11Root() throws {
         let bin = try distBinary()
-        let made = runProcess([Paths.root + "/scripts/old-root", "bullseye"], timeout: 1200)
+        let made = runProcess([Paths.root + "/scripts/lab/old-root", "bullseye"], timeout: 1200)
         if made.status == 2 { throw XCTSkip("no Debian 11 root: \(made.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
         XCTAssertExit(made, 0)
         let root = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -90,7 +90,7 @@ extension VerifiedImportTests {
         // The import itself says which name it found and why, and what to do.
         let imp = lab.kctr(["-n", uniqueNamespace("dry"), "import", invalid.archive])
         XCTAssertExit(imp, 1)
-        XCTAssertTrue(imp.stderr.contains("no image to import: image \(invalid.manifest), named \"docker.io/library/UPPER:Case!!\" is not a valid image reference"), imp.stderr)
+        XCTAssertTrue(imp.stderr.contains("no image to import: image \(invalid.manifest), named \"docker.io/library/UPPER:Case!!\" is not a valid image reference: the tag \"Case!!\" must be 1 to 128 letters"), imp.stderr)
         XCTAssertTrue(imp.stderr.contains("hint: name the image with --name REF"), imp.stderr)
     }
 

@@ -204,3 +204,19 @@ final class SocketServer {
         try? FileManager.default.removeItem(atPath: path)
     }
 }
+
+/// crictl's `-o go-template`: refused before kctr looks for a daemon, with the reason and the jq way.
+final class GoTemplateTests: XCTestCase {
+    func testGoTemplateIsAUsageErrorThatSaysWhatToUseInstead() {
+        let r = runProcess([Paths.kctr, "--address", "/nonexistent/kctr.sock", "ps", "-o", "go-template", "--template", "{{.id}}"])
+        XCTAssertExit(r, 64)
+        XCTAssertEqual(r.stdout, "")
+        XCTAssertEqual(r.stderr, "kctr: -o go-template is not supported: kctr has no implementation of Go's text/template "
+            + "(no maintained Swift library implements it); -o takes table, json or yaml (hint: print crictl's document with -o json "
+            + "and query it with jq, e.g. `kctr inspect ID -o json | jq -r .status.state` or `kctr ps -o json | jq -r '.containers[].id'` "
+            + "(the documents have crictl's keys))\n")
+        let t = runProcess([Paths.kctr, "inspect", "--template", "{{.status.state}}", "abc"])
+        XCTAssertExit(t, 64)
+        XCTAssertTrue(t.stderr.hasPrefix("kctr: --template (crictl's -o go-template) is not supported: "), t.stderr)
+    }
+}

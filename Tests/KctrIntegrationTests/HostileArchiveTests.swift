@@ -3,7 +3,7 @@ import XCTest
 
 /// `kctr import` of archives built to exhaust it (HostileInputTests has the unit side): exit 1 and a
 /// message naming the archive and the limit, and nothing left in the namespace. Peak memory on a
-/// million entries is measured by scripts/hostile-archives, not here.
+/// million entries is measured by scripts/lab/hostile-archives, not here.
 extension BadArchiveTests {
     /// Writes `archive` with Python's tarfile: `script` gets `add(t, name, data=b"", size=None)` and
     /// the open tar `t`.

@@ -10,7 +10,7 @@ struct PodSpec {
     var logDir: String
     var hostNetwork = true
     var labels: [String: String] = [:]
-    /// The lab's default sandbox image (scripts/containerd-lab --sandbox-image).
+    /// The lab's default sandbox image (scripts/lab/containerd-lab --sandbox-image).
     var sandboxImage = "registry.k8s.io/pause:3.9"
     /// linux.cgroup_parent, as the kubelet sets it (containerd reads pod-level stats from it).
     var cgroupParent: String?

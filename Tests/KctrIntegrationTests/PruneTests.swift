@@ -42,7 +42,7 @@ final class PruneTests: XCTestCase {
         XCTAssertTrue(kept[Self.many(0)]?.contains("(later in shop/web, Created)") == true, "\(kept)")
         // containerd 2.x reports both pins through CRI (ImageStatus pinned) and not its sandbox image's name.
         let v2 = lab.version.major >= 2
-        let criPins = lab.version >= ContainerdVersion(major: 1, minor: 7, patch: 0)  // CRI reports pinned from 1.7 on
+        let criPins = lab.version.isAtLeast(1, 7)  // CRI reports pinned from 1.7 on
         XCTAssertEqual(kept[Self.many(1)], criPins ? "pinned (CRI)" : "pinned (label io.cri-containerd.pinned=pinned)")
         XCTAssertTrue(kept[Self.pause]?.hasPrefix(v2 ? "pinned (CRI); used by pod sandbox shop/web (Ready)"
                                                      : "the configured sandbox image; used by pod sandbox shop/web (Ready)") == true, "\(kept)")

@@ -1,4 +1,5 @@
 import Foundation
+import KctrCore
 import XCTest
 
 /// The result of running a program.
@@ -28,8 +29,8 @@ enum Paths {
         return root + "/.build/debug/kctr"
     }
 
-    static var lab: String { root + "/scripts/containerd-lab" }
-    static var buildImages: String { root + "/scripts/build-test-images" }
+    static var lab: String { root + "/scripts/lab/containerd-lab" }
+    static var buildImages: String { root + "/scripts/lab/build-test-images" }
 }
 
 /// Runs `argv` with a deadline; output goes through files so nothing blocks.
@@ -80,39 +81,24 @@ func runProcess(_ argv: [String], env: [String: String] = [:], clearEnv: Bool = 
 }
 
 /// A containerd version as the lab reports it (`containerd-lab version`, `KCTR_LAB_CONTAINERD_VERSION`).
-struct ContainerdVersion: Comparable, CustomStringConvertible {
-    var major: Int, minor: Int, patch: Int
-
-    init(major: Int, minor: Int, patch: Int) { (self.major, self.minor, self.patch) = (major, minor, patch) }
-
-    /// "1.7.34" (also "1.6.20~ds1"); nil for anything else.
-    init?(_ text: String) {
-        let numbers = text.prefix { $0.isNumber || $0 == "." }.split(separator: ".").compactMap { Int($0) }
-        guard numbers.count == 3 else { return nil }
-        (major, minor, patch) = (numbers[0], numbers[1], numbers[2])
-    }
-
-    init(_ major: Int, _ minor: Int, _ patch: Int = 0) { (self.major, self.minor, self.patch) = (major, minor, patch) }
-
-    static func < (a: Self, b: Self) -> Bool { (a.major, a.minor, a.patch) < (b.major, b.minor, b.patch) }
-    var description: String { "\(major).\(minor).\(patch)" }
-
+/// What the tests expect of the lab's containerd (the version is read by kctr's own ContainerdRelease).
+extension ContainerdRelease {
     /// Whether CRI reports the configured sandbox image as pinned once it has it (pulled, or imported
     /// into k8s.io by anyone): 1.6 has no pinning; 1.7 pins images labelled `io.cri-containerd.pinned=pinned`
     /// and adds that label to the sandbox image when it adopts it; 2.x pins the sandbox image itself.
-    var pinsSandboxImage: Bool { self >= ContainerdVersion(1, 7) }
+    var pinsSandboxImage: Bool { isAtLeast(1, 7) }
 
     /// The config.toml table of CRI's runc options and CNI settings: split out of the CRI plugin in 2.0.
     var criRuntimeTable: String { major >= 2 ? "io.containerd.cri.v1.runtime" : "io.containerd.grpc.v1.cri" }
 }
 
-/// A private containerd in a temp dir (scripts/containerd-lab), stopped by `stop()`.
+/// A private containerd in a temp dir (scripts/lab/containerd-lab), stopped by `stop()`.
 /// Which containerd: `KCTR_CONTAINERD_DIR` (read by the lab script; unset: Debian's on PATH).
 final class Lab {
     let base: String
     /// The lab's `ctr` (of the same containerd as the daemon) and the daemon's version, as the lab reports them.
     let ctrPath: String
-    let version: ContainerdVersion
+    let version: ContainerdRelease
     var socket: String { base + "/containerd.sock" }
 
     /// `prepare` runs on BASE before the daemon starts (e.g. to mount a small tmpfs on BASE/root).
@@ -124,7 +110,7 @@ final class Lab {
             throw SetupError("cannot start a private containerd (\(r.status)): \(r.stderr)")
         }
         let env = Lab.parseEnv(r.stdout)
-        guard let ctr = env["KCTR_LAB_CTR"], let version = env["KCTR_LAB_CONTAINERD_VERSION"].flatMap(ContainerdVersion.init) else {
+        guard let ctr = env["KCTR_LAB_CTR"], let version = env["KCTR_LAB_CONTAINERD_VERSION"].flatMap(ContainerdRelease.init) else {
             _ = runProcess([Paths.lab, "down", base], timeout: 60)
             throw SetupError("containerd-lab up --print-env named no KCTR_LAB_CTR or KCTR_LAB_CONTAINERD_VERSION: \(r.stdout)")
         }
@@ -143,7 +129,7 @@ final class Lab {
     }
 
     /// Stops the daemon; with KCTR_KEEP_LAB=1 it is left running for a look
-    /// (stop it with `scripts/containerd-lab down BASE`).
+    /// (stop it with `scripts/lab/containerd-lab down BASE`).
     func stop() {
         if ProcessInfo.processInfo.environment["KCTR_KEEP_LAB"] == "1" {
             FileHandle.standardError.write(Data("kept lab: \(base)\n".utf8))

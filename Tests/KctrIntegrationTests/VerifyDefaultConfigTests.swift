@@ -1,4 +1,5 @@
 import Foundation
+import KctrCore
 import XCTest
 
 /// A private containerd started with its own `containerd config default` (every host path moved under
@@ -7,7 +8,7 @@ import XCTest
 final class DefaultConfigLab {
     let base: String
     let ctr: String
-    let version: ContainerdVersion
+    let version: ContainerdRelease
     var socket: String { base + "/containerd.sock" }
     /// The sandbox image the default config names.
     let sandboxImage: String
@@ -18,7 +19,7 @@ final class DefaultConfigLab {
         guard prepared.status == 0 else { throw SetupError("containerd-lab up --config-only failed: \(prepared.stderr)") }
         let env = Lab.parseEnv(prepared.stdout)
         guard let containerd = env["KCTR_LAB_CONTAINERD"], let ctr = env["KCTR_LAB_CTR"],
-              let version = env["KCTR_LAB_CONTAINERD_VERSION"].flatMap(ContainerdVersion.init) else {
+              let version = env["KCTR_LAB_CONTAINERD_VERSION"].flatMap(ContainerdRelease.init) else {
             throw SetupError("containerd-lab named no binaries: \(prepared.stdout)")
         }
         (self.ctr, self.version) = (ctr, version)
@@ -108,7 +109,7 @@ final class VerifyDefaultConfigTests: XCTestCase {
     func testNoFailureAndNoWarningWithTheVersionsOwnDefaultConfig() throws {
         let lab = try Self.shared()
         let out = try lab.verify(["--check", "daemon", "--check", "config", "--check", "snapshotter", "--check", "pause", "--check", "cgroup"])
-        let expectedWarnings: Set<String> = hostIsCgroupV1() && lab.version >= ContainerdVersion(2, 2) ? ["cgroup.v1"] : []
+        let expectedWarnings: Set<String> = hostIsCgroupV1() && lab.version.isAtLeast(2, 2) ? ["cgroup.v1"] : []
         var warnings: Set<String> = []
         for c in out.checks {
             let id = c["id"] as? String ?? ""

@@ -1,4 +1,5 @@
 import Foundation
+import KctrCore
 import XCTest
 
 /// `kctr verify-runtime` against private daemons with real misconfigurations,
@@ -203,7 +204,7 @@ final class VerifyRuntimeTests: XCTestCase {
         try "#!/bin/sh\n[ \"$1\" = --version ] && touch \(marker)\necho 'runc version 6.6.6'\n".write(toFile: evil, atomically: true, encoding: .utf8)
         XCTAssertEqual(chmod(evil, 0o757), 0)
         // The runtimes table of the version the lab writes (2.x ignores the 1.x table).
-        let version = ContainerdVersion(runProcess([Paths.lab, "version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        let version = ContainerdRelease(runProcess([Paths.lab, "version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         let runtimes = (version?.major ?? 1) >= 2 ? "plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes"
             : "plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes"
         try """

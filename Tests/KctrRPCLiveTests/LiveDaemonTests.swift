@@ -2,7 +2,7 @@ import Foundation
 import KctrRPC
 import XCTest
 
-/// The RPC layer in-process against a private containerd (scripts/containerd-lab):
+/// The RPC layer in-process against a private containerd (scripts/lab/containerd-lab):
 /// unary, server-streaming and bidi calls, many calls from many tasks on one
 /// channel, cancellation and deadlines. This is the code `make sanitize` runs
 /// under AddressSanitizer and ThreadSanitizer, so it must drive the poller
@@ -273,7 +273,7 @@ final class LiveLab: @unchecked Sendable {
     private var failure: String?
 
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("scripts/containerd-lab").path
+        .deletingLastPathComponent().appendingPathComponent("scripts/lab/containerd-lab").path
 
     func get() throws -> LiveLab.Running {
         lock.lock()

@@ -102,7 +102,7 @@ const ProtobufCMessageDescriptor *kctr_message_descriptor_at(size_t i);
 // ------------------------------------------------------------ build info
 
 /// The commit this binary was built from (`git describe`), linked in by
-/// scripts/dist as an object of its own; NULL in builds that did not.
+/// scripts/release/dist.py as an object of its own; NULL in builds that did not.
 const char *kctr_build_commit(void);
 
 #ifdef __cplusplus

@@ -45,7 +45,7 @@ public struct KubeletDiskPolicy: Codable, Sendable, Equatable {
 
     /// Reads the file at `path`: absent means the kubelet's defaults; unreadable or invalid is an error.
     public static func load(path: String) throws -> KubeletDiskPolicy {
-        let (config, error) = FileChecks.loadKubeletConfig(path: path)
+        let (config, error) = NodeFiles.loadKubeletConfig(path: path)
         if let error {
             throw KctrError("cannot read the kubelet config \(path): \(error)",
                             hint: "pass the kubelet's config file with --kubelet-config (ps -o args= -C kubelet shows its --config)")

@@ -75,7 +75,7 @@ enum ConfigGroup {
             return check.warn("version = \(n) needs containerd \(layout.oldestReader.line) or newer; the daemon's version is unknown", evidence: evidence,
                               fix: "check `containerd --version`: containerd older than \(layout.oldestReader.line) does not start with this file; write a version \(n - 1 >= 2 ? n - 1 : 2) file for it (`containerd config default > \(file.path)` on that containerd)")
         }
-        if release < layout.oldestReader {
+        if !release.isAtLeast(layout.oldestReader.major, layout.oldestReader.minor) {
             return check.fail("version = \(n) is the format of \(layout.writtenBy), but the daemon is containerd \(daemon), which reads versions up to \(release.configVersion) and does not start with this file",
                               evidence: evidence,
                               fix: "write a version \(release.configVersion) file (`containerd config default > \(file.path)` on this containerd), or upgrade containerd to \(layout.oldestReader.line) or newer; then \(restart)")

@@ -37,11 +37,11 @@ enum DaemonGroup {
 
     static func versionCheck(_ version: DaemonVersion) -> CheckResult {
         let evidence = "containerd.services.version.v1.Version: version \(version.version), revision \(version.revision)"
-        guard let release = ContainerdRelease(version.version) else {
+        guard let release = version.release else {
             return Check.daemonVersion.warn("cannot parse the version \"\(version.version)\"", evidence: evidence,
                                             fix: "check that the socket is containerd's")
         }
-        if release < ContainerdRelease(1, 6) {
+        if !release.isAtLeast(1, 6) {
             return Check.daemonVersion.warn(
                 "containerd \(version.version) is older than 1.6: it is end of life and Kubernetes >= 1.26 needs CRI v1 (containerd >= 1.6)",
                 evidence: evidence, fix: "upgrade containerd to 1.7 or 2.x (apt-get install containerd, or the release tarball)")
@@ -130,7 +130,7 @@ enum DaemonGroup {
         var sources: [String] = []
         if let server = f.daemon.server.value {
             warnings = server.deprecations
-            if !server.deprecations.isEmpty || (f.release.map { $0 >= ContainerdRelease(1, 7) } ?? false) {
+            if !server.deprecations.isEmpty || (f.release.map { $0.isAtLeast(1, 7) } ?? false) {
                 sources.append("Introspection.Server: deprecations")
             }
         }
@@ -173,7 +173,7 @@ enum DaemonGroup {
         guard let oldest = kubelet.oldestContainerd else {
             return check.pass("kubelet \(kubelet) runs with containerd \(version)", evidence: evidence)
         }
-        if release < oldest {
+        if !release.isAtLeast(oldest.major, oldest.minor) {
             return check.fail("containerd \(version) is older than \(oldest.line), the oldest containerd the kubelet \(kubelet) supports",
                               evidence: evidence,
                               fix: "upgrade containerd to \(oldest.line) or newer before the kubelet (with `containerd config migrate` for config.toml), or keep the kubelet below 1.\(kubelet.minor)")

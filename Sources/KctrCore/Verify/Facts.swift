@@ -88,7 +88,7 @@ struct DaemonFacts: Sendable {
     init() {}
 
     var reachable: Bool { version != nil }
-    var release: ContainerdRelease? { version.flatMap { ContainerdRelease($0.version) } }
+    var release: ContainerdRelease? { version?.release }
     var pluginList: [PluginStatus] { plugins.value ?? [] }
 }
 

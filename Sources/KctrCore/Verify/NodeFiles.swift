@@ -6,9 +6,6 @@ import Yams
 /// bounded parser; what cannot be read comes back as a reason, never as a crash.
 public enum NodeFiles {}
 
-/// The name callers outside verify-runtime know these loaders by.
-public typealias FileChecks = NodeFiles
-
 extension NodeFiles {
     // MARK: - YAML files (kubelet, kube-proxy)
 

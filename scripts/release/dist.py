@@ -21,8 +21,8 @@ glibc's own `files` and `dns` are built in) and gconv modules for iconv. kctr lo
 or host name and converts no character set through iconv: README.md ("What static glibc gives up"), and
 DistTests.testNoNameServiceLookups, which runs the commands under strace.
 
-Usage: scripts/dist [--out DIR]   (default DIR: dist)
-       scripts/dist --glibc-dynamic --out DIR   only DIR/kctr, linked as before issue 19 (glibc
+Usage: scripts/release/dist.py [--out DIR]   (default DIR: dist)
+       scripts/release/dist.py --glibc-dynamic --out DIR   only DIR/kctr, linked as before issue 19 (glibc
        dynamic, everything else static): the baseline `make bench` compares start-up and size with
 """
 import argparse
@@ -33,7 +33,7 @@ import shutil
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # glibc's libraries: linked static by the toolchain (-static-executable), or dynamic with --glibc-dynamic;
 # never part of the closure below.
 GLIBC = {"libc", "libm", "libpthread", "libdl", "librt", "libresolv", "libutil", "libanl", "ld-linux-x86-64",
@@ -160,7 +160,7 @@ def library_report(link_map, rev, swiftc):
     the toolchain whose static runtime and Foundation are linked in."""
     archives = linked_archives(link_map)
     owner = dpkg_packages(archives)
-    lines = [f"# Libraries linked into dist/kctr (commit {rev}), from its link map and dpkg: scripts/dist writes",
+    lines = [f"# Libraries linked into dist/kctr (commit {rev}), from its link map and dpkg: scripts/release/dist.py writes",
              "# this file with the binary. Everything is static, glibc (libc6-dev) included. A security update of",
              "# a package below needs a rebuild of dist/kctr (make dist) to reach the binary.",
              "#",
@@ -268,11 +268,11 @@ def main():
     # the loader reads for every symbol it binds (~0.7 MiB of those tables resident) and nothing needs:
     # kctr loads no plugin and the Swift runtime finds its metadata through its own sections.
     fixed += ["-Xlinker", "--no-export-dynamic"]
-    # The functions the common commands run, placed together (scripts/dist-order made the list from
+    # The functions the common commands run, placed together (scripts/release/dist-order.py made the list from
     # callgrind runs): a short command touches a few hundred contiguous pages of text instead of
     # pages all over 19 MiB. Peak RSS of `kctr version`: 19.4 -> 15.1 MiB. Names no longer in the
     # binary are ignored, so a stale list costs only memory.
-    order = os.path.join(ROOT, "scripts", "kctr.order")
+    order = os.path.join(ROOT, "scripts", "release", "kctr.order")
     if os.path.exists(order):
         fixed += ["-Xlinker", f"--symbol-ordering-file={order}", "-Xlinker", "--no-warn-symbol-ordering"]
     with open(os.path.join(work, "link.sh"), "w") as f:
@@ -307,7 +307,7 @@ def main():
         script = out([binary, "--generate-completion-script", shell])
         with open(os.path.join(a.out, name), "w") as f:
             f.write(script + "\n")
-    run([sys.executable, os.path.join(ROOT, "scripts", "manpage"), binary, "-o", os.path.join(a.out, "kctr.1")])
+    run([sys.executable, os.path.join(ROOT, "scripts", "release", "manpage.py"), binary, "-o", os.path.join(a.out, "kctr.1")])
 
     size = os.path.getsize(binary) / (1 << 20)
     print(f"dist: {os.path.relpath(binary, ROOT)} ({size:.1f} MiB, commit {rev}, static); "

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes a multi-layer OCI image archive of random (incompressible) gzip layers.
 
-Usage: scripts/make-big-archive OUT.tar [--layers 4] [--layer-mib 256] [--name docker.io/kctr/big:1.0]
+Usage: scripts/lab/make-big-archive.py OUT.tar [--layers 4] [--layer-mib 256] [--name docker.io/kctr/big:1.0]
 Deterministic for given arguments (seeded), so repeated runs produce the same digests.
 """
 import argparse, gzip, hashlib, io, json, os, random, tarfile, tempfile

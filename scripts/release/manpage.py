@@ -5,7 +5,7 @@ swift-argument-parser's generate-manual plugin rebuilds the whole package in its
 this reads the same data (`kctr --experimental-dump-help`, ArgumentParser's ToolInfo JSON) from the
 binary `make dist` already built, so the page always matches the binary it is installed with.
 
-Usage: scripts/manpage KCTR_BINARY [-o kctr.1]
+Usage: scripts/release/manpage.py KCTR_BINARY [-o kctr.1]
 """
 import argparse
 import datetime

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Writes one OCI image archive holding many small, distinct images (for scripts/bench).
+"""Writes one OCI image archive holding many small, distinct images (for scripts/bench/bench.py).
 
-Usage: scripts/make-many-images OUT.tar [--count 50] [--base-kib 1024] [--layer-kib 256]
+Usage: scripts/lab/make-many-images.py OUT.tar [--count 50] [--base-kib 1024] [--layer-kib 256]
        [--prefix docker.io/kctr/many]
 Each image has two gzip layers: a base layer all images share (like a common distro layer)
 and a layer of its own with a few files (sizes vary around --layer-kib), and its own config.

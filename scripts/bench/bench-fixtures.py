@@ -1,19 +1,19 @@
 #!/usr/bin/python3
-"""Fixtures for scripts/bench that ctr makes slowly or not at all, over the daemon's gRPC API.
+"""Fixtures for scripts/bench/bench.py that ctr makes slowly or not at all, over the daemon's gRPC API.
 
-  scripts/bench-fixtures pods SOCKET [--count 50] [--log-dir DIR] [--jobs 4]
+  scripts/bench/bench-fixtures.py pods SOCKET [--count 50] [--log-dir DIR] [--jobs 4]
       N host-network pods with one busybox container each, started through CRI as the
       kubelet would (kubelet labels, log paths). The pause and busybox test images
-      (scripts/build-test-images) must be imported in `k8s.io` first. Prints POD_ID CONTAINER_ID lines.
-  scripts/bench-fixtures tags SOCKET SOURCE... --count N [--prefix docker.io/kctr/bench] [--jobs 32]
+      (scripts/lab/build-test-images) must be imported in `k8s.io` first. Prints POD_ID CONTAINER_ID lines.
+  scripts/bench/bench-fixtures.py tags SOCKET SOURCE... --count N [--prefix docker.io/kctr/bench] [--jobs 32]
       N more names (PREFIX:0 .. PREFIX:N-1) in `k8s.io`, spread over the SOURCE images in turn
       (containerd Images.Create, concurrently: `ctr images tag` takes ~40-120 ms a name here),
       then waits until CRI lists them. Spread the names over many images: containerd 1.6's CRI
       re-sorts an image's whole name list for each new name (thousands of names for one image
       take it minutes of CPU).
-  scripts/bench-fixtures replies SOCKET OUTDIR [--namespace k8s.io]
+  scripts/bench/bench-fixtures.py replies SOCKET OUTDIR [--namespace k8s.io]
       The daemon's replies to the calls kctr makes (containerd and CRI, verbose status included),
-      as seeds for the `reply` fuzz target (scripts/fuzz-seeds): one file per call, the reply's
+      as seeds for the `reply` fuzz target (scripts/fuzz/fuzz-seeds): one file per call, the reply's
       message type, a newline, then the reply's bytes. Expects an image and a pod with a running
       container (`pods` above) in NAMESPACE, so that the lists are not empty.
 

@@ -15,7 +15,7 @@ JSON is written with sorted keys.
   kctr import dist/kctr-image.tar                                        # onto a node
   skopeo copy oci-archive:dist/kctr-image.tar docker://REGISTRY/kctr:VERSION    # to a registry
 
-Usage: scripts/image [--binary dist/kctr] [--out dist/kctr-image.tar] [--name kctr]
+Usage: scripts/release/image.py [--binary dist/kctr] [--out dist/kctr-image.tar] [--name kctr]
 (--name without a tag gets the version as its tag; a name without a registry is docker.io/library/NAME.)
 """
 import argparse
@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tarfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MEDIA_CONFIG = "application/vnd.oci.image.config.v1+json"
 MEDIA_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"

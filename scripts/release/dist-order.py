@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Regenerates scripts/kctr.order: the functions kctr's common commands execute, for `make dist`.
+"""Regenerates scripts/release/kctr.order: the functions kctr's common commands execute, for `make dist`.
 
-scripts/dist passes the list to lld (--symbol-ordering-file), which places those functions next to
+scripts/release/dist.py passes the list to lld (--symbol-ordering-file), which places those functions next to
 each other: a short command then touches a few hundred contiguous pages of the 19 MiB of text instead
 of pages scattered over all of it, which is most of its peak RSS (page faults map whole 64 KiB runs).
 
@@ -10,7 +10,7 @@ C++ libraries are shared there, with the same names as in their static archives)
 containerd holding the busybox test image. Rerun after large changes to the start-up path; a stale
 list is harmless (unknown names are ignored) but places less of what runs. Needs valgrind, root.
 
-Usage: scripts/dist-order [--binary .build/release/kctr] [--out scripts/kctr.order]
+Usage: scripts/release/dist-order.py [--binary .build/release/kctr] [--out scripts/release/kctr.order]
 """
 import argparse
 import os
@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Read-only commands an operator runs most; the image ones on a namespace with one image.
 COMMANDS = [
     ["version"], ["version", "-o", "json"], ["info"], ["info", "-o", "json"],
@@ -70,7 +70,7 @@ def functions(profile):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "kctr"))
-    ap.add_argument("--out", default=os.path.join(ROOT, "scripts", "kctr.order"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "scripts", "release", "kctr.order"))
     a = ap.parse_args()
     if not os.access(a.binary, os.X_OK):
         die(f"{a.binary} is not built: run `make release` first")
@@ -79,7 +79,7 @@ def main():
 
     work = tempfile.mkdtemp(prefix="kctr-order-")
     base = os.path.join(work, "lab")
-    lab = os.path.join(ROOT, "scripts", "containerd-lab")
+    lab = os.path.join(ROOT, "scripts", "lab", "containerd-lab")
     try:
         # valgrind cannot read the debug info of Swift's DWARF 5; symbols are enough.
         binary = os.path.join(work, "kctr")
@@ -87,14 +87,14 @@ def main():
             die(f"strip --strip-debug {a.binary} failed")
         up = run([lab, "up", base, "--print-env"], stdout=subprocess.PIPE)
         if up.returncode != 0:
-            die("cannot start a private containerd (scripts/containerd-lab up)")
+            die("cannot start a private containerd (scripts/lab/containerd-lab up)")
         # The lab's ctr: of the containerd KCTR_CONTAINERD_DIR names (default: Debian's on PATH).
         ctr = next((l.split("=", 1)[1] for l in up.stdout.splitlines() if l.startswith("export KCTR_LAB_CTR=")), "ctr")
         sock = os.path.join(base, "containerd.sock")
-        images = run([os.path.join(ROOT, "scripts", "build-test-images"), os.path.join(tempfile.gettempdir(), "kctr-test-images")],
+        images = run([os.path.join(ROOT, "scripts", "lab", "build-test-images"), os.path.join(tempfile.gettempdir(), "kctr-test-images")],
                      stdout=subprocess.PIPE)
         if images.returncode != 0:
-            die("scripts/build-test-images failed")
+            die("scripts/lab/build-test-images failed")
         busybox = next((p for p in images.stdout.split() if p.endswith("/busybox.oci.tar")), None)
         if busybox is None or run([ctr, "--address", sock, "-n", "k8s.io", "images", "import", busybox],
                                   stdout=subprocess.DEVNULL).returncode != 0:

@@ -1,30 +1,30 @@
 #!/usr/bin/env python3
 """Benchmark kctr against ctr (and crictl when on PATH) on one throwaway containerd.
 
-Starts a private daemon (scripts/containerd-lab), prepares images and pods, runs each
+Starts a private daemon (scripts/lab/containerd-lab), prepares images and pods, runs each
 command of a row in alternation, and prints median/min/max wall time, peak RSS, the ratios
 kctr/peer and the issue's goal for the row. Usage:
 
-  scripts/bench [--rows a,b] [--runs N] [--big-runs M] [--kctr PATH] [--write-md [PATH]]
+  scripts/bench/bench.py [--rows a,b] [--runs N] [--big-runs M] [--kctr PATH] [--write-md [PATH]]
 
 Rows: startup version info images-1 images-500 images-5000 df-500 prune-500 df-5000 pods-50 ps-50
 exec verify-runtime import-50 export-50 import-1g export-1g. startup compares the static dist/kctr with
-the same release objects linked with glibc dynamic (scripts/dist --glibc-dynamic, the dist/kctr before
-issue 19), and notes both sizes. Fixtures: scripts/build-test-images (busybox,
-pause), scripts/make-many-images (50 small images, one archive), scripts/make-big-archive
-(1 GiB, 4 gzip layers; both cached in /var/tmp/kctr-bench), scripts/bench-fixtures (names
+the same release objects linked with glibc dynamic (scripts/release/dist.py --glibc-dynamic, the dist/kctr before
+issue 19), and notes both sizes. Fixtures: scripts/lab/build-test-images (busybox,
+pause), scripts/lab/make-many-images.py (50 small images, one archive), scripts/lab/make-big-archive.py
+(1 GiB, 4 gzip layers; both cached in /var/tmp/kctr-bench), scripts/bench/bench-fixtures.py (names
 and pods over gRPC; needs python3-grpcio).
 
-Another containerd: KCTR_CONTAINERD_DIR=/opt/containerd-2.3/bin scripts/bench ... (a directory
-with containerd, ctr and containerd-shim-runc-v2; see scripts/containerd-lab --help).
+Another containerd: KCTR_CONTAINERD_DIR=/opt/containerd-2.3/bin scripts/bench/bench.py ... (a directory
+with containerd, ctr and containerd-shim-runc-v2; see scripts/lab/containerd-lab --help).
 crictl is a peer when it is on PATH (e.g. PATH=/opt/cri-tools/bin:$PATH).
 """
 import argparse, datetime, os, platform, shutil, statistics, subprocess, sys, tempfile, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPTS = os.path.join(ROOT, "scripts")
-LAB = os.path.join(SCRIPTS, "containerd-lab")
-FIXTURES = os.path.join(SCRIPTS, "bench-fixtures")
+LAB = os.path.join(SCRIPTS, "lab", "containerd-lab")
+FIXTURES = os.path.join(SCRIPTS, "bench", "bench-fixtures.py")
 CACHE = "/var/tmp/kctr-bench"
 ALL_ROWS = ["startup", "version", "info", "images-1", "images-500", "images-5000", "df-500", "prune-500", "df-5000",
             "pods-50", "ps-50", "exec",
@@ -157,7 +157,7 @@ def machine(args):
 
 NOTES = [
     "- `images ls`: 500 and 5,000 names in `k8s.io`: the 3 test images, 50 small distinct images "
-    "(scripts/make-many-images) and tags of those 50, spread evenly (scripts/bench-fixtures tags: "
+    "(scripts/lab/make-many-images.py) and tags of those 50, spread evenly (scripts/bench/bench-fixtures.py tags: "
     "containerd 1.6's CRI re-sorts an image's whole name list for each new name, so thousands of tags of one "
     "image cost it minutes of CPU). 1 image: busybox alone in namespace `one`.",
     "- `df` / `images prune --dry-run`: the same names as `images ls`. No peer does what df does (it replaces "
@@ -165,7 +165,7 @@ NOTES = [
     "alone (crictl imagefsinfo is shown when crictl is on PATH). `prune --dry-run` reads what df reads and plans; "
     "no peer has a dry run. Both spend most of their time waiting for containerd's Images.List.",
     "- `pods` / `ps`: 50 host-network pods with one busybox container each, started through CRI as the kubelet "
-    "would (scripts/bench-fixtures pods). ctr has no pod view: its closest commands are `containers ls` (sandboxes "
+    "would (scripts/bench/bench-fixtures.py pods). ctr has no pod view: its closest commands are `containers ls` (sandboxes "
     "and containers alike, no CRI state) and `tasks ls` (every task, with PIDs); kctr joins CRI's lists with one "
     "containerd `Containers.List` (the pods' pause images) or one `Tasks.List` (PIDs and task status).",
     "- `info`: ctr has no CRI status; `plugins ls` is its closest daemon-wide view. `verify-runtime` has no ctr "
@@ -173,7 +173,7 @@ NOTES = [
     "- `import`: each run imports into a fresh namespace, then the images are removed with a synchronous GC "
     "(untimed). Both unpack for overlayfs (kctr's CRI check runs only in `k8s.io`, so not here). "
     "`export`: both write the same images to the same path; kctr fsyncs the archive before renaming it into place.",
-    "- The 1 GiB archive (scripts/make-big-archive: 4 layers of random bytes, gzip) and the 50-image archive are "
+    "- The 1 GiB archive (scripts/lab/make-big-archive.py: 4 layers of random bytes, gzip) and the 50-image archive are "
     "cached in /var/tmp/kctr-bench. crictl is not in Debian 12; when it is on PATH it is added as a peer.",
     "- The machine is shared: other builds and tests ran at the same time (see the load averages above), so "
     "single numbers are noisy; ratios from alternating runs on one daemon are the comparison to read.",
@@ -190,10 +190,10 @@ def main():
     ap.add_argument("--big-runs", type=int, default=3, help="runs of images-5000 and the 1 GiB rows (default 3)")
     ap.add_argument("--kctr", default=default_kctr, help="kctr binary (default dist/kctr if built, else .build/release/kctr)")
     ap.add_argument("--rows", default=",".join(ALL_ROWS), help="comma-separated rows (default all: %(default)s)")
-    ap.add_argument("--big", default=os.path.join(CACHE, "big.tar"), help="1 GiB archive (made by scripts/make-big-archive if missing)")
-    ap.add_argument("--many", default=os.path.join(CACHE, "many.tar"), help="50-image archive (made by scripts/make-many-images if missing)")
-    ap.add_argument("--write-md", nargs="?", const=os.path.join(SCRIPTS, "BENCHMARKS.md"), metavar="PATH",
-                    help="also write the table and the machine to PATH (default scripts/BENCHMARKS.md)")
+    ap.add_argument("--big", default=os.path.join(CACHE, "big.tar"), help="1 GiB archive (made by scripts/lab/make-big-archive.py if missing)")
+    ap.add_argument("--many", default=os.path.join(CACHE, "many.tar"), help="50-image archive (made by scripts/lab/make-many-images.py if missing)")
+    ap.add_argument("--write-md", nargs="?", const=os.path.join(SCRIPTS, "bench", "BENCHMARKS.md"), metavar="PATH",
+                    help="also write the table and the machine to PATH (default scripts/bench/BENCHMARKS.md)")
     args = ap.parse_args()
     args.kctr = os.path.abspath(args.kctr)
     args.load_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -206,7 +206,7 @@ def main():
     if set(NAMES_ROWS[500] + NAMES_ROWS[5000] + ["pods-50", "ps-50"]) & set(rows):
         if subprocess.run(["/usr/bin/python3", "-c", "import grpc"], stderr=subprocess.DEVNULL).returncode != 0:
             raise SystemExit("bench: rows images-500/5000 and pods-50/ps-50 need Debian's python3-grpcio for their "
-                             "fixtures (scripts/bench-fixtures): apt-get install python3-grpcio (or run scripts/deps)")
+                             "fixtures (scripts/bench/bench-fixtures.py): apt-get install python3-grpcio (or run scripts/deps)")
     os.makedirs(CACHE, exist_ok=True)
     print(f"bench: kctr binary {args.kctr}; rows {','.join(rows)}", file=sys.stderr)
 
@@ -221,9 +221,9 @@ def main():
     b = Bench(args, sock)
     try:
         imgdir = os.path.join(tempfile.gettempdir(), "kctr-test-images")
-        paths = {os.path.basename(p): p for p in sh([os.path.join(SCRIPTS, "build-test-images"), imgdir]).stdout.split()}
+        paths = {os.path.basename(p): p for p in sh([os.path.join(SCRIPTS, "lab", "build-test-images"), imgdir]).stdout.split()}
         if not os.path.exists(args.many) and set(NAMES_ROWS[500] + NAMES_ROWS[5000] + ["import-50", "export-50"]) & set(rows):
-            sh([os.path.join(SCRIPTS, "make-many-images"), args.many])
+            sh([os.path.join(SCRIPTS, "lab", "make-many-images.py"), args.many])
         kctr = [args.kctr, "--address", sock]
         ctr = [args.lab_ctr, "--address", sock]
         crictl_bin = shutil.which("crictl")
@@ -235,7 +235,7 @@ def main():
         if "startup" in rows:
             # Start-up of the static binary against glibc-dynamic: the same objects, linked both ways.
             dyn_dir = os.path.join(CACHE, "glibc-dynamic")
-            sh([sys.executable, os.path.join(SCRIPTS, "dist"), "--glibc-dynamic", "--out", dyn_dir])
+            sh([sys.executable, os.path.join(SCRIPTS, "release", "dist.py"), "--glibc-dynamic", "--out", dyn_dir])
             dyn = os.path.join(dyn_dir, "kctr")
             peer = "kctr, glibc dynamic"
             b.row("start-up: --version (no daemon)", {"kctr": [args.kctr, "--version"], peer: [dyn, "--version"]}, runs,
@@ -245,7 +245,7 @@ def main():
             mib = lambda p: os.path.getsize(p) / MIB
             b.notes.append(f"- `start-up`: `kctr` is {os.path.relpath(args.kctr, ROOT) if args.kctr.startswith(ROOT) else args.kctr} "
                            f"({mib(args.kctr):.1f} MiB, fully static); `{peer}` is the same release objects linked by "
-                           f"`scripts/dist --glibc-dynamic` ({mib(dyn):.1f} MiB; libc, libm and the loader shared, as `make dist` "
+                           f"`scripts/release/dist.py --glibc-dynamic` ({mib(dyn):.1f} MiB; libc, libm and the loader shared, as `make dist` "
                            "linked before issue 19). Static, nothing is loaded or bound at start-up; glibc's own code "
                            "(NSS, iconv, locale, stdio: what kctr's objects reach) is in the file. Peak RSS of runs this short is the "
                            "bench's floor (ru_maxrss counts the forked Python before exec: `/bin/true` shows it too); "
@@ -371,7 +371,7 @@ def main():
                            {"time": {"ctr": (1.0, "throughput ≥ 1x")}, "rss_mib": 64})
         if {"import-1g", "export-1g"} & set(rows):
             if not os.path.exists(args.big):
-                sh([os.path.join(SCRIPTS, "make-big-archive"), args.big])
+                sh([os.path.join(SCRIPTS, "lab", "make-big-archive.py"), args.big])
             mib = os.path.getsize(args.big) >> 20
             if "import-1g" in rows:
                 import_row(f"import {mib} MiB, 4 gzip layers", "import-1g", args.big, ["docker.io/kctr/big:1.0"], args.big_runs,
@@ -386,9 +386,9 @@ def main():
     print(text)
     if args.write_md:
         doc = ["# kctr benchmarks", "",
-               "Written by `scripts/bench --write-md` (`make bench`); rerun with `make bench` or "
-               "`scripts/bench --rows ... --runs N --big-runs M --kctr PATH --write-md`. kctr and its peer run in "
-               "alternation on the same private containerd (scripts/containerd-lab). The command column is what each "
+               "Written by `scripts/bench/bench.py --write-md` (`make bench`); rerun with `make bench` or "
+               "`scripts/bench/bench.py --rows ... --runs N --big-runs M --kctr PATH --write-md`. kctr and its peer run in "
+               "alternation on the same private containerd (scripts/lab/containerd-lab). The command column is what each "
                "tool ran (socket options left out; `$LAB` is the daemon's directory). Ratios are kctr/peer of the "
                "median wall time and of the peak RSS (below 1 = kctr faster / smaller); MiB/s is the archive size "
                "over the median time. The goal column checks the targets of issue 6.", "",
