@@ -9,6 +9,7 @@ public enum KctrMain {
     public static func main() async -> Never {
         Session.tuneMemory()
         let command = parse(GlobalArguments.hoist(Array(CommandLine.arguments.dropFirst())))
+        do { try FaultPoint.checkEnvironment() } catch { fail(error) }
         guard var asyncCommand = command as? AsyncParsableCommand else {
             var sync = command
             do { try sync.run() } catch { fail(error) }

@@ -91,7 +91,8 @@ public struct Workloads: Sendable {
 
     /// A status read of something just listed: NotFound means it went away in between.
     private func status<T>(of what: String, id: String, list: String, _ body: () async throws -> T) async throws -> T {
-        await Workloads.testGate()
+        // The race tests remove the pod or container here (KCTR_TEST_FAULT=status-read:gate=PATH).
+        FaultPoint.statusRead.reach()
         do {
             return try await body()
         } catch let e as RPCError where e.code == .notFound {
@@ -274,20 +275,6 @@ public struct Workloads: Sendable {
             "status": ProtoJSON.value(status.status),
             "info": .object(status.info.mapValues(JSONValue.parse)),
         ]), document: CRIDocument.status(CRIDocument.containerStatus(status.status, schema), info: status.info))
-    }
-
-    /// Test hook for the race between listing (resolving an ID prefix) and reading the status: with
-    /// `KCTR_TEST_STATUS_GATE=PATH`, kctr creates `PATH.listed` once it has listed, then waits (at most 10 s)
-    /// until `PATH` exists, so that a test can remove the pod or container in between, deterministically.
-    /// Debug builds only, as FaultPoint.
-    static func testGate() async {
-        #if DEBUG
-        guard let gate = ProcessInfo.processInfo.environment["KCTR_TEST_STATUS_GATE"], !gate.isEmpty else { return }
-        FileManager.default.createFile(atPath: gate + ".listed", contents: nil)
-        for _ in 0..<500 where !FileManager.default.fileExists(atPath: gate) {
-            try? await Task.sleep(nanoseconds: 20_000_000)
-        }
-        #endif
     }
 
     /// The one ID starting with `prefix`.
