@@ -136,7 +136,7 @@ public struct Workloads: Sendable {
             // The pause image each sandbox runs: containerd's record of the sandbox container (one listing, not
             // one verbose status per pod).
             let sandboxes = try await session.doing("listing containerd's sandbox containers in k8s.io") {
-                try await session.containerd.namespaced(Workloads.criNamespace)
+                try await session.store.namespacedStore(Workloads.criNamespace)
                     .containers(filters: [#"labels."io.cri-containerd.kind"==sandbox"#])
             }
             for c in sandboxes where !c.image.isEmpty { images[c.id] = c.image }
@@ -180,7 +180,7 @@ public struct Workloads: Sendable {
         // containerd's tasks in CRI's namespace: the process and its status as the runtime sees it, next to
         // CRI's state (one listing, read while CRI answers).
         async let taskList: [TaskRecord] = details
-            ? session.doing("listing containerd's tasks in k8s.io") { try await session.containerd.namespaced(Workloads.criNamespace).tasks() }
+            ? session.doing("listing containerd's tasks in k8s.io") { try await session.store.namespacedStore(Workloads.criNamespace).tasks() }
             : []
         var items = try await listed
         let pods = try await sandboxes
