@@ -91,11 +91,11 @@ public struct StorageScan: Sendable {
 
     /// - Parameter allNamespaces: false reads only the session's namespace.
     public func gather(allNamespaces: Bool, withCRI: Bool = true) async throws -> StorageFacts {
-        let root = session.store
-        async let versionCall = call("asking containerd for its version") { try await root.version() }
-        async let pluginsCall = call("listing containerd's plugins") { try await root.plugins() }
+        let store = session.store
+        async let versionCall = call("asking containerd for its version") { try await store.version() }
+        async let pluginsCall = call("listing containerd's plugins") { try await store.plugins() }
         async let namespacesCall: [String] = allNamespaces
-            ? call("listing namespaces") { try await root.namespaces().map(\.name) } : [session.config.namespace]
+            ? call("listing namespaces") { try await store.namespaces().map(\.name) } : [session.config.namespace]
         async let criCall: CRIStorageFacts? = withCRI ? criFacts() : nil
         let plugins = try await pluginsCall
         let paths = Self.paths(plugins)
