@@ -11,6 +11,7 @@ public enum KctrMain {
         let args = GlobalArguments.hoist(Array(CommandLine.arguments.dropFirst()))
         if let refusal = GoTemplateRefusal.check(args) { fail(refusal) }
         let command = parse(args)
+        do { try FaultPoint.checkEnvironment() } catch { fail(error) }
         guard var asyncCommand = command as? AsyncParsableCommand else {
             var sync = command
             do { try sync.run() } catch { fail(error) }

@@ -44,9 +44,9 @@ public struct ImageCatalog: Sendable {
 
     /// - Parameter resolve: false for names only (`-q`): no content, CRI or snapshot reads.
     public func list(includeDigestNames: Bool, pattern: String?, resolve: Bool = true) async throws -> [ImageSummary] {
-        let containerd = session.containerd
+        let store = session.store
         let isK8s = session.config.namespace == "k8s.io" && resolve
-        async let recordsCall = containerd.images()
+        async let recordsCall = store.images()
         // CRI only knows the k8s.io namespace; a disabled CRI plugin leaves the CRI columns empty.
         async let criCall: (images: [CRIImage], snapshotter: String?)? = isK8s ? criView() : nil
         var records: [ImageRecord]
@@ -133,7 +133,7 @@ public struct ImageCatalog: Sendable {
     /// Walks index -> node manifest -> config, then looks for the snapshot.
     func resolve(_ target: Descriptor, snapshotter: String) async -> Resolved {
         var r = Resolved()
-        let reader = BlobJSONReader(api: session.containerd)
+        let reader = BlobJSONReader(api: session.store)
         do {
             var manifestDescriptor = OCIDescriptor(mediaType: target.mediaType, digest: target.digest, size: target.size)
             r.size = 0
@@ -161,7 +161,7 @@ public struct ImageCatalog: Sendable {
             r.configDigest = manifest.config.digest
             r.chainID = Digest.chainID(config.rootfs?.diffIDs ?? [])
             if let chain = r.chainID {
-                r.unpacked = try await session.containerd.snapshot(snapshotter: snapshotter, key: chain) != nil
+                r.unpacked = try await session.store.snapshot(snapshotter: snapshotter, key: chain) != nil
             }
         } catch let e as RPCError where e.code == .notFound {
             r.problem = "content missing: \(e.message)"
@@ -215,7 +215,7 @@ public struct ImageCatalog: Sendable {
 
 /// Reads small JSON blobs (indexes, manifests, configs) and checks them.
 struct BlobJSONReader: Sendable {
-    let api: ContainerdAPI
+    let api: any ContainerdStoreCalls
 
     func json<T: Decodable>(_ d: OCIDescriptor) async throws -> T {
         try decode(try await bytes(d), d)

@@ -9,14 +9,14 @@ extension ImageCatalog {
         if let normal = ImageReference.parse(ref)?.description, normal != ref { candidates.append(normal) }
         for name in candidates {
             do {
-                if let record = try await session.containerd.image(named: name) { return record }
+                if let record = try await session.store.image(named: name) { return record }
             } catch {
                 throw session.explain(error, doing: "looking up image \(name)")
             }
         }
         let all: [ImageRecord]
         do {
-            all = try await session.containerd.images()
+            all = try await session.store.images()
         } catch {
             throw session.explain(error, doing: "listing images")
         }
@@ -115,7 +115,7 @@ extension ImageCatalog {
     /// config and layers, and what CRI and the snapshotter say.
     public func inspect(_ ref: String) async throws -> ImageInspection {
         let record = try await record(named: ref)
-        let reader = BlobJSONReader(api: session.containerd)
+        let reader = BlobJSONReader(api: session.store)
         let top = OCIDescriptor(mediaType: record.target.mediaType, digest: record.target.digest, size: record.target.size)
         var result = ImageInspection(name: record.name, labels: record.labels, target: top, index: nil, manifests: [])
         var entries: [OCIDescriptor] = [top]
@@ -129,7 +129,7 @@ extension ImageCatalog {
                 var m = ImageInspection.PlatformManifest(descriptor: entry, platform: entry.platform?.platform.description,
                                                          present: false, config: nil, configDigest: nil, layers: [],
                                                          chainID: nil, unpacked: nil)
-                guard try await session.containerd.contentInfo(digest: entry.digest) != nil else {
+                guard try await session.store.contentInfo(digest: entry.digest) != nil else {
                     result.manifests.append(m)
                     continue
                 }
@@ -146,7 +146,7 @@ extension ImageCatalog {
                 }
                 m.chainID = Digest.chainID(parsed.rootfs?.diffIDs ?? [])
                 if let chain = m.chainID {
-                    m.unpacked = try await session.containerd.snapshot(snapshotter: "overlayfs", key: chain) != nil
+                    m.unpacked = try await session.store.snapshot(snapshotter: "overlayfs", key: chain) != nil
                 }
                 result.manifests.append(m)
             }

@@ -22,7 +22,7 @@ public struct VersionReport: Codable, Sendable, Equatable {
     public var criError: String?
 
     public static func gather(_ session: Session) async throws -> VersionReport {
-        async let daemon = session.containerd.version()
+        async let daemon = session.store.version()
         async let cri = session.cri.version()
         let containerd: DaemonVersion
         do {
@@ -113,7 +113,7 @@ public struct InfoReport: Codable, Sendable, Equatable {
     }
 
     public static func gather(_ session: Session) async throws -> InfoReport {
-        async let daemon = session.containerd.version()
+        async let daemon = session.store.version()
         async let status = session.cri.status(verbose: true)
         let containerd: DaemonVersion
         do {

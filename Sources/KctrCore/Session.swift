@@ -29,8 +29,12 @@ public struct SessionConfig: Sendable {
 /// and the translation of RPC failures into operator-facing errors.
 public struct Session: Sendable {
     public let config: SessionConfig
+    /// containerd's API in the session's namespace, for writes, streams and exec processes.
     public let containerd: ContainerdAPI
-    public let cri: CRIAPI
+    /// containerd's read calls in the session's namespace (DaemonCalls.swift): `containerd` itself, or a fake.
+    public let store: any ContainerdStoreCalls
+    /// CRI's runtime and image calls: CRIAPI on the session's channel, or a fake.
+    public let cri: any CRICalls
     private let log: @Sendable (String) -> Void
 
     /// Checks the socket, then opens the channel (which connects lazily).
@@ -42,12 +46,7 @@ public struct Session: Sendable {
             log("endpoint \(config.endpoint.path) (from \(config.endpoint.source)), namespace \(config.namespace), timeout \(DurationText.describe(milliseconds: config.timeoutMilliseconds))")
             if let note = config.endpoint.note { log(note) }
         }
-        let channel: RPCChannel
-        do {
-            channel = try RPCChannel(target: config.endpoint.grpcTarget, maxReceiveBytes: config.maxReceiveBytes)
-        } catch {
-            throw KctrError("cannot open a gRPC channel to \(config.endpoint.path): \(error.message)")
-        }
+        let channel = try Session.channel(config)
         var observer: (@Sendable (String, Double, RPCError?) -> Void)?
         if config.debug {
             observer = { @Sendable method, seconds, error in
@@ -59,7 +58,29 @@ public struct Session: Sendable {
         let rpc = RPCClient(channel: channel, options: CallOptions(timeoutMilliseconds: config.timeoutMilliseconds),
                             observer: observer)
         self.containerd = ContainerdAPI(rpc).namespaced(config.namespace)
+        self.store = containerd
         self.cri = CRIAPI(rpc)
+    }
+
+    /// A session whose reads go to `cri` and `store` (the unit tests' fake daemon). `containerd`, for what the
+    /// protocols do not cover, is a channel to the configured endpoint that is never checked or connected
+    /// before a call: pointed at no socket, such a call fails as Unavailable.
+    init(config: SessionConfig, cri: any CRICalls, store: any ContainerdStoreCalls,
+         log: @escaping @Sendable (String) -> Void = { _ in }) throws(KctrError) {
+        self.config = config
+        self.log = log
+        let rpc = RPCClient(channel: try Session.channel(config), options: CallOptions(timeoutMilliseconds: config.timeoutMilliseconds))
+        self.containerd = ContainerdAPI(rpc).namespaced(config.namespace)
+        self.store = store
+        self.cri = cri
+    }
+
+    private static func channel(_ config: SessionConfig) throws(KctrError) -> RPCChannel {
+        do {
+            return try RPCChannel(target: config.endpoint.grpcTarget, maxReceiveBytes: config.maxReceiveBytes)
+        } catch {
+            throw KctrError("cannot open a gRPC channel to \(config.endpoint.path): \(error.message)")
+        }
     }
 
     /// Flat memory for bulk transfers; call once at start-up.

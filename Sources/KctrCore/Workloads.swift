@@ -91,7 +91,8 @@ public struct Workloads: Sendable {
 
     /// A status read of something just listed: NotFound means it went away in between.
     private func status<T>(of what: String, id: String, list: String, _ body: () async throws -> T) async throws -> T {
-        await Workloads.testGate()
+        // The race tests remove the pod or container here (KCTR_TEST_FAULT=status-read:gate=PATH).
+        FaultPoint.statusRead.reach()
         do {
             return try await body()
         } catch let e as RPCError where e.code == .notFound {
@@ -135,7 +136,7 @@ public struct Workloads: Sendable {
             // The pause image each sandbox runs: containerd's record of the sandbox container (one listing, not
             // one verbose status per pod).
             let sandboxes = try await session.doing("listing containerd's sandbox containers in k8s.io") {
-                try await session.containerd.namespaced(Workloads.criNamespace)
+                try await session.store.namespacedStore(Workloads.criNamespace)
                     .containers(filters: [#"labels."io.cri-containerd.kind"==sandbox"#])
             }
             for c in sandboxes where !c.image.isEmpty { images[c.id] = c.image }
@@ -179,7 +180,7 @@ public struct Workloads: Sendable {
         // containerd's tasks in CRI's namespace: the process and its status as the runtime sees it, next to
         // CRI's state (one listing, read while CRI answers).
         async let taskList: [TaskRecord] = details
-            ? session.doing("listing containerd's tasks in k8s.io") { try await session.containerd.namespaced(Workloads.criNamespace).tasks() }
+            ? session.doing("listing containerd's tasks in k8s.io") { try await session.store.namespacedStore(Workloads.criNamespace).tasks() }
             : []
         var items = try await listed
         let pods = try await sandboxes
@@ -274,20 +275,6 @@ public struct Workloads: Sendable {
             "status": ProtoJSON.value(status.status),
             "info": .object(status.info.mapValues(JSONValue.parse)),
         ]), document: CRIDocument.status(CRIDocument.containerStatus(status.status, schema), info: status.info))
-    }
-
-    /// Test hook for the race between listing (resolving an ID prefix) and reading the status: with
-    /// `KCTR_TEST_STATUS_GATE=PATH`, kctr creates `PATH.listed` once it has listed, then waits (at most 10 s)
-    /// until `PATH` exists, so that a test can remove the pod or container in between, deterministically.
-    /// Debug builds only, as FaultPoint.
-    static func testGate() async {
-        #if DEBUG
-        guard let gate = ProcessInfo.processInfo.environment["KCTR_TEST_STATUS_GATE"], !gate.isEmpty else { return }
-        FileManager.default.createFile(atPath: gate + ".listed", contents: nil)
-        for _ in 0..<500 where !FileManager.default.fileExists(atPath: gate) {
-            try? await Task.sleep(nanoseconds: 20_000_000)
-        }
-        #endif
     }
 
     /// The one ID starting with `prefix`.

@@ -24,6 +24,19 @@ final class ConnectionErrorTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("/run/k3s/containerd/containerd.sock"), r.stderr)
     }
 
+    /// The debug build's test hook: a value that names no point or action is refused before the command runs
+    /// (a misspelt point would otherwise leave a fault test waiting for a stop that never comes).
+    func testMalformedFaultHookIsAUsageError() {
+        for (value, found) in [("import-after-uplod:stop", "does not start with a known point and a colon"),
+                               ("status-read:gate=", "has no known action after status-read:")] {
+            let r = runProcess([Paths.kctr, "--address", dir + "/nope.sock", "version"], env: ["KCTR_TEST_FAULT": value])
+            XCTAssertExit(r, 64)
+            XCTAssertEqual(r.stdout, "")
+            XCTAssertTrue(r.stderr.hasPrefix("kctr: KCTR_TEST_FAULT=\(value) \(found) (hint: points: import-mid-blob, import-after-upload, "), r.stderr)
+            XCTAssertTrue(r.stderr.contains("actions: stop, gate=PATH)"), r.stderr)
+        }
+    }
+
     func testMissingSocketNamesTheEnvironmentVariable() {
         let r = runProcess([Paths.kctr, "images", "ls"], env: ["CONTAINERD_ADDRESS": "unix://\(dir)/env.sock"])
         XCTAssertExit(r, 1)

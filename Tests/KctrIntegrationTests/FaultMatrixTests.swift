@@ -177,7 +177,7 @@ final class FaultMatrixTests: XCTestCase {
     /// Stops kctr at `point`, kills the daemon, lets kctr go on.
     func importStoppedAt(_ lab: Lab, _ point: String, timeout: String?) throws -> Background {
         let args = (timeout.map { ["--timeout", $0] } ?? ["--debug"]) + ["import", try TestImages.path("pause.oci.tar")]
-        let run = try Background(lab, args, env: ["KCTR_TEST_STOP_AT": point])
+        let run = try Background(lab, args, env: ["KCTR_TEST_FAULT": point + ":stop"])
         XCTAssertTrue(run.wait(timeout: 60) { run.isStopped }, "kctr never reached \(point): \(run.stderr)")
         try killDaemon(lab)
         kill(run.process.processIdentifier, SIGCONT)
@@ -269,7 +269,7 @@ final class FaultMatrixTests: XCTestCase {
         defer { lab.stop() }
         // kctr stops itself after the first chunk of a layer, the daemon is frozen, kctr goes on.
         let run = try Background(lab, ["--timeout", "2s", "import", try DaemonKillTests.mediumArchive()],
-                                 env: ["KCTR_TEST_STOP_AT": "import-mid-blob"])
+                                 env: ["KCTR_TEST_FAULT": "import-mid-blob:stop"])
         XCTAssertTrue(run.wait { run.isStopped }, "kctr never reached import-mid-blob: \(run.stderr)")
         let daemon = try pid(lab)
         XCTAssertEqual(kill(daemon, SIGSTOP), 0)

@@ -144,7 +144,7 @@ final class PodTests: XCTestCase {
     }
 
     /// A pod or container removed after kctr listed it (to resolve the ID) and before it read the status.
-    /// `KCTR_TEST_STATUS_GATE` holds kctr between the two calls, so the race is staged deterministically.
+    /// `KCTR_TEST_FAULT=status-read:gate=PATH` holds kctr between the two calls, so the race is staged deterministically.
     func testRemovedBetweenListingAndInspecting() throws {
         let lab = try Self.shared.get()
         let (pod, ids) = try PodFixture.start(socket: lab.socket, pod: PodSpec(name: "doomed-1", namespace: "race", logDir: lab.base + "/race-logs"),
@@ -176,7 +176,7 @@ final class PodTests: XCTestCase {
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) let lab = lab
         DispatchQueue.global().async {
-            run = lab.kctr(args, env: ["KCTR_TEST_STATUS_GATE": gate], timeout: 60)
+            run = lab.kctr(args, env: ["KCTR_TEST_FAULT": "status-read:gate=" + gate], timeout: 60)
             done.signal()
         }
         var listed = false

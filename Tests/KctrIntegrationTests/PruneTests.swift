@@ -105,7 +105,7 @@ final class PruneTests: XCTestCase {
         let daemons = leases(lab)
         // An import in another process, stopped once its blobs are written under its lease (no image yet).
         let archive = try DiskFixtures.images(count: 1, prefix: "docker.io/kctr/inflight", baseKiB: 64, layerKiB: 32)
-        let inflight = try BackgroundKctr(lab, ["import", archive], env: ["KCTR_TEST_STOP_AT": "import-after-upload"])
+        let inflight = try BackgroundKctr(lab, ["import", archive], env: ["KCTR_TEST_FAULT": "import-after-upload:stop"])
         XCTAssertTrue(inflight.wait { inflight.isStopped }, inflight.stderr)
         let importLease = try XCTUnwrap(leases(lab).first { $0.hasPrefix("kctr-import-") })
         let inflightBlobs = try blobs(lab, heldBy: importLease)

@@ -244,7 +244,7 @@ class BackgroundKctr {
         process.executableURL = URL(fileURLWithPath: Paths.kctr)
         process.arguments = ["--address", lab.socket] + args
         var environment = ProcessInfo.processInfo.environment
-        for key in ["CONTAINERD_ADDRESS", "CONTAINER_RUNTIME_ENDPOINT", "CONTAINERD_NAMESPACE", "KCTR_TEST_STOP_AT"] {
+        for key in ["CONTAINERD_ADDRESS", "CONTAINER_RUNTIME_ENDPOINT", "CONTAINERD_NAMESPACE", "KCTR_TEST_FAULT"] {
             environment[key] = nil
         }
         for (k, v) in env { environment[k] = v }
@@ -268,7 +268,7 @@ class BackgroundKctr {
         return false
     }
 
-    /// True once kctr has stopped itself at a KCTR_TEST_STOP_AT point.
+    /// True once kctr has stopped itself at a KCTR_TEST_FAULT point (`POINT:stop`).
     var isStopped: Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return false }

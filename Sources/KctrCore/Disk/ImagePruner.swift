@@ -154,7 +154,7 @@ public struct ImagePruner: Sendable {
         var storage = facts.namespace(plan.namespace) ?? NamespaceStorage(namespace: plan.namespace)
         var cri = facts.cri
         do {
-            storage.containers = try await session.containerd.containers()
+            storage.containers = try await session.store.containers()
             if cri != nil, plan.namespace == Workloads.criNamespace {
                 cri?.containers = try await session.cri.listContainers()
                 cri?.sandboxes = try await session.cri.listPodSandboxes()

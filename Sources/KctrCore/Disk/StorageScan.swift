@@ -91,11 +91,11 @@ public struct StorageScan: Sendable {
 
     /// - Parameter allNamespaces: false reads only the session's namespace.
     public func gather(allNamespaces: Bool, withCRI: Bool = true) async throws -> StorageFacts {
-        let root = ContainerdAPI(session.containerd.rpc)
-        async let versionCall = call("asking containerd for its version") { try await root.version() }
-        async let pluginsCall = call("listing containerd's plugins") { try await root.plugins() }
+        let store = session.store
+        async let versionCall = call("asking containerd for its version") { try await store.version() }
+        async let pluginsCall = call("listing containerd's plugins") { try await store.plugins() }
         async let namespacesCall: [String] = allNamespaces
-            ? call("listing namespaces") { try await root.namespaces().map(\.name) } : [session.config.namespace]
+            ? call("listing namespaces") { try await store.namespaces().map(\.name) } : [session.config.namespace]
         async let criCall: CRIStorageFacts? = withCRI ? criFacts() : nil
         let plugins = try await pluginsCall
         let paths = Self.paths(plugins)
@@ -122,7 +122,7 @@ public struct StorageScan: Sendable {
 
     /// One namespace, read whole.
     public func namespace(_ name: String, snapshotters: [String]) async throws -> NamespaceStorage {
-        let api = ContainerdAPI(session.containerd.rpc).namespaced(name)
+        let api = session.store.namespacedStore(name)
         async let images = call("listing images in namespace \(name)") { try await api.images() }
         async let content = call("listing content in namespace \(name)") { try await api.contentList() }
         async let leases = call("listing leases in namespace \(name)") { try await api.leaseRecords() }
@@ -145,7 +145,7 @@ public struct StorageScan: Sendable {
     }
 
     /// What each lease holds, `concurrency` calls at a time. A lease released in between holds nothing.
-    private func leaseResources(_ api: ContainerdAPI, _ ids: [String], namespace: String) async throws -> [String: [LeaseResource]] {
+    private func leaseResources(_ api: any ContainerdStoreCalls, _ ids: [String], namespace: String) async throws -> [String: [LeaseResource]] {
         try await bounded(ids) { id in
             do {
                 return try await api.leaseResources(id: id)
@@ -158,7 +158,7 @@ public struct StorageScan: Sendable {
     }
 
     /// Each snapshot's usage, `concurrency` calls at a time. A snapshot removed in between has none.
-    private func usage(_ api: ContainerdAPI, _ snapshots: [SnapshotRecord], namespace: String) async throws -> [StorageNode: SnapshotUsage] {
+    private func usage(_ api: any ContainerdStoreCalls, _ snapshots: [SnapshotRecord], namespace: String) async throws -> [StorageNode: SnapshotUsage] {
         let byKey = try await bounded(snapshots.map { StorageNode.snapshot(snapshotter: $0.snapshotter, key: $0.key) }) { node -> SnapshotUsage? in
             guard case .snapshot(let snapshotter, let key) = node else { return nil }
             do {

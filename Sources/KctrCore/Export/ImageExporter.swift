@@ -96,7 +96,7 @@ public struct ImageExporter: Sendable {
     }
 
     private func select(_ record: ImageRecord, options: ExportOptions, add: (Blob) -> Void) async throws -> Selected {
-        let reader = BlobJSONReader(api: session.containerd)
+        let reader = BlobJSONReader(api: session.store)
         let top = OCIDescriptor(mediaType: record.target.mediaType, digest: record.target.digest, size: record.target.size)
         var result = Selected(name: record.name, top: top, platforms: [], skipped: [], dockerEntry: nil)
         do {
@@ -153,16 +153,16 @@ public struct ImageExporter: Sendable {
 
     private func manifest(_ d: OCIDescriptor, platform: String, image: String, reader: BlobJSONReader,
                           add: (Blob) -> Void, result: inout Selected) async throws {
-        guard try await session.containerd.contentInfo(digest: d.digest) != nil else { throw MissingContent(digest: d.digest) }
+        guard try await session.store.contentInfo(digest: d.digest) != nil else { throw MissingContent(digest: d.digest) }
         let bytes = try await reader.bytes(d)
         let manifest: OCIManifest = try reader.decode(bytes, d)
-        guard try await session.containerd.contentInfo(digest: manifest.config.digest) != nil else {
+        guard try await session.store.contentInfo(digest: manifest.config.digest) != nil else {
             throw MissingContent(digest: manifest.config.digest)
         }
         let configBytes = try await reader.bytes(manifest.config)
         let config: OCIImageConfig = try reader.decode(configBytes, manifest.config)
         for layer in manifest.layers {
-            guard try await session.containerd.contentInfo(digest: layer.digest) != nil else { throw MissingContent(digest: layer.digest) }
+            guard try await session.store.contentInfo(digest: layer.digest) != nil else { throw MissingContent(digest: layer.digest) }
         }
         add(Blob(descriptor: manifest.config, bytes: configBytes))
         for layer in manifest.layers { add(Blob(descriptor: layer, bytes: nil)) }

@@ -103,7 +103,7 @@ struct BlobUploader: Sendable {
             guard let w = writer else { return }
             do {
                 try blocking(control) { try await w.write(bytes) }
-                if sent == 0 && size > 2 * Int64(Self.chunkSize) { FaultPoint.reach("import-mid-blob") }
+                if sent == 0 && size > 2 * Int64(Self.chunkSize) { FaultPoint.importMidBlob.reach() }
                 sent += Int64(bytes.count)
             } catch let e as RPCError where e.code == .alreadyExists {
                 // Another client committed the same digest meanwhile: go on hashing, send no more.

@@ -252,7 +252,7 @@ public struct ImageImporter: Sendable {
         }
         var report = ImportReport(images: [], notImported: notImported, blobsWritten: upload.written,
                                   blobsPresent: upload.present, bytesWritten: upload.bytes)
-        FaultPoint.reach("import-after-upload")
+        FaultPoint.importAfterUpload.reach()
         for (n, image) in plan.images.filter({ !$0.names.isEmpty }).enumerated() {
             guard let target = image.target else { continue }
             progress?(.image(index: n + 1, name: image.names[0]))
@@ -271,10 +271,10 @@ public struct ImageImporter: Sendable {
                 sum + m.descriptor.size + m.config.size + m.layers.reduce(0) { $0 + $1.size }
             } + image.indexes.reduce(0) { $0 + $1.size }
             for name in image.names {
-                FaultPoint.reach("import-before-record")
+                FaultPoint.importBeforeRecord.reach()
                 try await saveRecord(name: name, target: target, labels: labels, api: api)
                 created.add(name)
-                FaultPoint.reach("import-after-record")
+                FaultPoint.importAfterRecord.reach()
                 var criID: String?
                 if isK8s { criID = try await criImageID(name) }
                 report.images.append(ImportedImage(

@@ -56,7 +56,7 @@ extension ImageImporter {
             do {
                 var found: Set<String> = []
                 for digest in Set(verified.blobs.values.map(\.digest)).sorted()
-                where try await session.containerd.contentInfo(digest: digest) != nil {
+                where try await session.store.contentInfo(digest: digest) != nil {
                     found.insert(digest)
                 }
                 onNode = found

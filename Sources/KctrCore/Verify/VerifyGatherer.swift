@@ -75,9 +75,9 @@ struct VerifyGatherer: Sendable {
     /// Version, plugins, Introspection.Server, CRI's Version, Status (verbose), RuntimeConfig and
     /// ImageFsInfo, at once over the session's one channel.
     static func daemon(_ s: Session, groups: Set<VerifyGroup>) async -> DaemonFacts {
-        async let version = fact(s, doing: "asking containerd for its version") { try await s.containerd.version() }
-        async let plugins = fact(s, doing: "listing containerd's plugins") { try await s.containerd.plugins().map(PluginStatus.init).sorted() }
-        async let server = fact(s, doing: "asking containerd about itself (Introspection.Server)") { try await s.containerd.server() }
+        async let version = fact(s, doing: "asking containerd for its version") { try await s.store.version() }
+        async let plugins = fact(s, doing: "listing containerd's plugins") { try await s.store.plugins().map(PluginStatus.init).sorted() }
+        async let server = fact(s, doing: "asking containerd about itself (Introspection.Server)") { try await s.store.server() }
         async let criVersion = fact(s, doing: "CRI Version") { try await s.cri.version() }
         async let criStatus = fact(s, doing: "reading the CRI runtime status") { try await s.cri.status(verbose: true) }
         async let cgroupDriver = groups.contains(.cgroup)
@@ -176,7 +176,7 @@ struct VerifyGatherer: Sendable {
         guard f.daemon.running != nil, let image = f.sandboxImage, !image.name.isEmpty else { return nil }
         let snapshotter = f.criSnapshotter.name
         let normalized = ImageReference.parse(image.name)?.description ?? image.name
-        let k8s = s.containerd.namespaced("k8s.io")
+        let k8s = s.store.namespacedStore("k8s.io")
         async let criImage = fact(s, doing: "CRI ImageStatus of \(image.name)") { try await s.cri.imageStatus(image.name) }
         async let record = fact(s, doing: "looking up \(normalized) in k8s.io") { try await k8s.image(named: normalized) }
         async let sandboxes = runningSandboxes(s)
