@@ -194,7 +194,13 @@ public struct CRIStatus: Sendable, Equatable {
     /// Verbose info: JSON documents by key ("config", "cniconfig", ...).
     public var info: [String: String]
     /// The CRI `StatusResponse`, whole.
-    public var reply = Proto()
+    public var reply = CRI.StatusResponse()
+
+    public init(conditions: [CRICondition], info: [String: String], reply: CRI.StatusResponse = .init()) {
+        self.conditions = conditions
+        self.info = info
+        self.reply = reply
+    }
 }
 
 public struct CRIImage: Sendable, Equatable, Codable {
@@ -204,12 +210,12 @@ public struct CRIImage: Sendable, Equatable, Codable {
     public var size: UInt64
     public var pinned: Bool
 
-    init(_ p: Proto) {
-        id = p.string("id")
-        repoTags = p.strings("repo_tags")
-        repoDigests = p.strings("repo_digests")
-        size = p.uint("size")
-        pinned = p.bool("pinned")
+    init(_ p: CRI.Image) {
+        id = p.id
+        repoTags = p.repoTags
+        repoDigests = p.repoDigests
+        size = p.size
+        pinned = p.pinned
     }
 }
 

@@ -213,7 +213,7 @@ final class ProtoCodecTests: XCTestCase {
         XCTAssertEqual(images[0].int("size"), Int64.max) // clamped
         XCTAssertEqual(images[1], Proto(["id": .string("b"), "size": .uint(0), "username": .string(""), "pinned": .bool(false)]))
 
-        let cri = CRIImage(images[0])
+        let cri = CRIImage(CRI.Image(proto: images[0]))
         XCTAssertEqual(cri.id, "sha256:2e7d2c03a9507ae265ecf5b5356885a53393a2029d241394997265a1a25aefc6")
         XCTAssertEqual(cri.repoTags, ["docker.io/library/busybox:1.36"])
         XCTAssertEqual(cri.size, 9_223_372_036_854_775_808)
