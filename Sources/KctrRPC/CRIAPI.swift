@@ -54,7 +54,7 @@ public struct CRIAPI: Sendable {
     /// image ID). `timeoutMilliseconds` 0 waits as long as the pull takes.
     public func pullImage(_ ref: String, auth: RegistryAuth?, sandboxConfig: CRI.PodSandboxConfig?,
                           timeoutMilliseconds: Int64) async throws(RPCError) -> String {
-        let request = CRI.PullImageRequest(image: .init(image: ref), auth: auth?.message, sandboxConfig: sandboxConfig)
+        let request = CRI.PullImageRequest(image: .init(image: ref), auth: auth, sandboxConfig: sandboxConfig)
         let r = try await rpc.withTimeout(milliseconds: timeoutMilliseconds).call(Images.pullImage, request)
         return r.imageRef
     }
@@ -66,28 +66,5 @@ public struct CRIAPI: Sendable {
     }
 }
 
-/// Registry credentials for a pull, as CRI's AuthConfig carries them.
-public struct RegistryAuth: Sendable, Equatable {
-    public var username = ""
-    public var password = ""
-    /// base64("user:password"), as in a docker config.json.
-    public var auth = ""
-    public var serverAddress = ""
-    public var identityToken = ""
-    public var registryToken = ""
-
-    public init(username: String = "", password: String = "", auth: String = "", serverAddress: String = "",
-                identityToken: String = "", registryToken: String = "") {
-        self.username = username
-        self.password = password
-        self.auth = auth
-        self.serverAddress = serverAddress
-        self.identityToken = identityToken
-        self.registryToken = registryToken
-    }
-
-    var message: CRI.AuthConfig {
-        CRI.AuthConfig(username: username, password: password, auth: auth, serverAddress: serverAddress,
-                       identityToken: identityToken, registryToken: registryToken)
-    }
-}
+/// Registry credentials for a pull: CRI's AuthConfig (`auth` is base64("user:password"), as in a docker config.json).
+public typealias RegistryAuth = CRI.AuthConfig
