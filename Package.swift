@@ -26,6 +26,8 @@ let package = Package(
         .target(
             name: "CKctrProto",
             path: "Generated",
+            // Generated/swift: the typed Swift messages, compiled into KctrRPC (Sources/KctrRPC/Generated links there).
+            exclude: ["swift"],
             publicHeadersPath: ".",
             cSettings: [.headerSearchPath(".")]
         ),

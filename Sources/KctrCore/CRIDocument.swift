@@ -12,43 +12,15 @@ import KctrRPC
 ///   The statuses of containers and sandboxes list every top-level field (an unset message as null) and
 ///   carry their times as RFC 3339 (crictl's marshalContainerStatus / marshalPodSandboxStatus).
 public enum CRIDocument {
-    /// Protobuf's JSON of `p` (EmitDefaultValues).
-    public static func message(_ p: Proto, _ schema: ProtoSchema) -> JSONValue {
-        var out: [String: JSONValue] = [:]
-        for field in schema.fields {
-            if let v = p[field.name] {
-                out[field.jsonName] = value(v, field, schema)
-            } else if field.isMap {
-                out[field.jsonName] = .object([:])
-            } else if field.repeated {
-                out[field.jsonName] = .array([])
-            } else if field.kind != .message {
-                out[field.jsonName] = defaultValue(field)
-            }
-        }
-        return .object(out)
+    /// Protobuf's JSON of `message` (EmitDefaultValues).
+    public static func message<M: GeneratedMessage>(_ message: M) -> JSONValue {
+        JSONValue(MessageDocuments.protobufJSON(message))
     }
 
     /// What Go's encoding/json writes for a generated message (crictl's `info` prints runtime handlers and
     /// features so): proto field names, zero values left out (`omitempty`), 64-bit integers as numbers.
-    public static func goStruct(_ p: Proto, _ schema: ProtoSchema) -> JSONValue {
-        var out: [String: JSONValue] = [:]
-        for field in schema.fields {
-            guard let v = p[field.name] else { continue }
-            let sub = schema.schema(of: field.name)
-            func one(_ v: ProtoValue) -> JSONValue {
-                if case .message(let m) = v, let sub { return goStruct(m, sub) }
-                if case .enumeration(let n) = v { return .number(Double(n)) }
-                return ProtoJSON.value(v)
-            }
-            switch v {
-            case .list(let items) where items.isEmpty: continue
-            case .list(let items): out[field.name] = .array(items.map(one))
-            case .string(""), .bool(false), .int(0), .uint(0), .double(0), .enumeration(0): continue
-            default: out[field.name] = one(v)
-            }
-        }
-        return .object(out)
+    public static func goStruct<M: GeneratedMessage>(_ message: M) -> JSONValue {
+        JSONValue(MessageDocuments.goStruct(message))
     }
 
     /// crictl's document of one status: `status`, and each entry of the runtime's verbose info next to it
@@ -69,21 +41,20 @@ public enum CRIDocument {
     }
 
     /// crictl's `status` of a container (inspect): every top-level field, times as RFC 3339.
-    public static func containerStatus(_ p: Proto, _ schema: ProtoSchema) -> JSONValue {
-        guard case .object(var out) = allFields(p, schema) else { return .null }
-        let state = p.enumValue("state")
-        out["createdAt"] = .string(rfc3339(nanoseconds: p.int("created_at")))
+    public static func containerStatus(_ status: CRI.ContainerStatus) -> JSONValue {
+        guard case .object(var out) = JSONValue(MessageDocuments.allFields(status)) else { return .null }
+        out["createdAt"] = .string(rfc3339(nanoseconds: status.createdAt))
         // Go's zero time until the container started (CREATED) or finished (EXITED, or UNKNOWN with a time).
-        out["startedAt"] = .string(state == 0 ? zeroTime : rfc3339(nanoseconds: p.int("started_at")))
-        let finished = state == 2 || (state == 3 && p.int("finished_at") > 0)
-        out["finishedAt"] = .string(finished ? rfc3339(nanoseconds: p.int("finished_at")) : zeroTime)
+        out["startedAt"] = .string(status.state == .containerCreated ? zeroTime : rfc3339(nanoseconds: status.startedAt))
+        let finished = status.state == .containerExited || (status.state == .containerUnknown && status.finishedAt > 0)
+        out["finishedAt"] = .string(finished ? rfc3339(nanoseconds: status.finishedAt) : zeroTime)
         return .object(out)
     }
 
     /// crictl's `status` of a pod sandbox (inspectp): every top-level field, createdAt as RFC 3339.
-    public static func podSandboxStatus(_ p: Proto, _ schema: ProtoSchema) -> JSONValue {
-        guard case .object(var out) = allFields(p, schema) else { return .null }
-        out["createdAt"] = .string(rfc3339(nanoseconds: p.int("created_at")))
+    public static func podSandboxStatus(_ status: CRI.PodSandboxStatus) -> JSONValue {
+        guard case .object(var out) = JSONValue(MessageDocuments.allFields(status)) else { return .null }
+        out["createdAt"] = .string(rfc3339(nanoseconds: status.createdAt))
         return .object(out)
     }
 
@@ -125,64 +96,5 @@ public enum CRIDocument {
             text += "." + digits
         }
         return text + "Z"
-    }
-
-    /// Every top-level field of the struct crictl walks (marshalMapInOrder): unset messages as null.
-    private static func allFields(_ p: Proto, _ schema: ProtoSchema) -> JSONValue {
-        guard case .object(var out) = message(p, schema) else { return .null }
-        for field in schema.fields where out[field.jsonName] == nil { out[field.jsonName] = .null }
-        return .object(out)
-    }
-
-    private static func defaultValue(_ field: ProtoSchema.Field) -> JSONValue {
-        switch field.kind {
-        case .int, .uint: return field.is64 ? .string("0") : .number(0)
-        case .double: return .number(0)
-        case .bool: return .bool(false)
-        case .string, .bytes: return .string("")
-        case .enumeration(let names): return .string(names.first { $0.value == 0 }?.key ?? "0")
-        case .message: return .null
-        }
-    }
-
-    private static func value(_ v: ProtoValue, _ field: ProtoSchema.Field, _ schema: ProtoSchema) -> JSONValue {
-        switch v {
-        case .list(let items):
-            if field.isMap, let entry = schema.schema(of: field.name), let valueField = entry.field("value") {
-                var out: [String: JSONValue] = [:]
-                for case .message(let m) in items {
-                    let key: String
-                    switch m["key"] {
-                    case .string(let s)?: key = s
-                    case .int(let i)?: key = "\(i)"
-                    case .uint(let u)?: key = "\(u)"
-                    case .bool(let b)?: key = "\(b)"
-                    default: key = ""
-                    }
-                    out[key] = m["value"].map { value($0, valueField, entry) } ?? defaultValue(valueField)
-                }
-                return .object(out)
-            }
-            return .array(items.map { scalar($0, field, schema) })
-        default:
-            return scalar(v, field, schema)
-        }
-    }
-
-    private static func scalar(_ v: ProtoValue, _ field: ProtoSchema.Field, _ schema: ProtoSchema) -> JSONValue {
-        switch v {
-        case .int(let i): return field.is64 ? .string("\(i)") : .number(Double(i))
-        case .uint(let u): return field.is64 ? .string("\(u)") : .number(Double(u))
-        case .enumeration(let n):
-            if case .enumeration(let names) = field.kind, let name = names.first(where: { $0.value == n })?.key {
-                return .string(name)
-            }
-            return .number(Double(n))
-        case .message(let m):
-            guard let sub = schema.schema(of: field.name) else { return ProtoJSON.value(m) }
-            return message(m, sub)
-        default:
-            return ProtoJSON.value(v)
-        }
     }
 }

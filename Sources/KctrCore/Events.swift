@@ -83,7 +83,7 @@ public enum EventFormat {
 
     /// The payload as JSON: decoded when kctr knows the type, else its type and base64 bytes.
     public static func payload(_ e: EventEnvelope) -> JSONValue {
-        if let p = e.payload { return ProtoJSON.value(p) }
+        if let p = e.payload { return JSONValue(p) }
         if e.typeURL.isEmpty && e.raw.isEmpty { return .object([:]) }
         return .object(["@type": .string(e.typeURL), "value": .string(Data(e.raw).base64EncodedString())])
     }

@@ -102,13 +102,7 @@ extension ImageCatalog {
             throw session.explain(error, doing: "reading CRI's status of image \(inspection.name)")
         }
         guard let image = report.image else { return .object(out) }
-        let status: JSONValue
-        do {
-            status = CRIDocument.message(image, try CRIMessage.image.schema())
-        } catch {
-            throw session.explain(error, doing: "describing CRI's Image")
-        }
-        return CRIDocument.adding(mine.object ?? [:], to: CRIDocument.status(status, info: report.info))
+        return CRIDocument.adding(mine.object ?? [:], to: CRIDocument.status(CRIDocument.message(image), info: report.info))
     }
 
     /// Everything about an image: record, index, each platform's manifest,

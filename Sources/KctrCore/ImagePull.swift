@@ -82,10 +82,13 @@ public struct ImagePuller: Sendable {
         guard let ref = ImageReference.parse(text) else {
             throw KctrError.usage("\(ImportPlan.invalidName(text))", hint: "e.g. kctr pull registry.example.com/team/app:1.0")
         }
-        var sandbox: Proto?
+        var sandbox: CRI.PodSandboxConfig?
         if let podConfig {
-            guard let schema = try CRIAPI.podSandboxConfigSchema() else { throw KctrError("kctr has no schema for PodSandboxConfig") }
-            sandbox = try ProtoJSON.proto(from: podConfig, schema: schema)
+            do {
+                sandbox = try MessageDocuments.message(podConfig.document, as: CRI.PodSandboxConfig.self)
+            } catch {
+                throw KctrError(error.message, hint: error.hint)
+            }
         }
         let started = Timestamps.monotonic()
         progress?(.image(index: 1, name: ref.description))

@@ -76,7 +76,7 @@ public struct InfoReport: Codable, Sendable, Equatable {
     /// Every verbose info document, parsed as JSON where it is JSON.
     public var info: [String: JSONValue]
     /// CRI's StatusResponse, whole (for crictl's document).
-    public var reply = Proto()
+    public var reply = CRI.StatusResponse()
     /// The verbose info as the runtime sent it.
     public var rawInfo: [String: String] = [:]
 
@@ -97,16 +97,14 @@ public struct InfoReport: Codable, Sendable, Equatable {
     /// endpoint, namespace, containerd version and runtime summary under `kctr`.
     public func document() throws -> JSONValue {
         var out = CRIDocument.info(rawInfo)
-        if let status = reply.message("status") {
-            out["status"] = CRIDocument.message(status, try CRIMessage.runtimeStatus.schema())
+        if let status = reply.status {
+            out["status"] = CRIDocument.message(status)
         }
-        let handlers = reply.messages("runtime_handlers")
-        if !handlers.isEmpty {
-            let schema = try CRIMessage.runtimeHandler.schema()
-            out["runtimeHandlers"] = .array(handlers.map { CRIDocument.goStruct($0, schema) })
+        if !reply.runtimeHandlers.isEmpty {
+            out["runtimeHandlers"] = .array(reply.runtimeHandlers.map(CRIDocument.goStruct))
         }
-        if let features = reply.message("features") {
-            out["features"] = CRIDocument.goStruct(features, try CRIMessage.runtimeFeatures.schema())
+        if let features = reply.features {
+            out["features"] = CRIDocument.goStruct(features)
         }
         out["kctr"] = try CRIDocument.encoded(Extras(endpoint: endpoint, namespace: namespace, containerd: containerd, runtime: runtime))
         return .object(out)

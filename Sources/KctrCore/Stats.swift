@@ -56,11 +56,10 @@ public struct Stats: Sendable {
     /// and namespace, the container's state and the CPU percentage under `kctr`.
     public func document(_ f: StatsFilter) async throws -> JSONValue {
         let items = try await items(f)
-        let schema = try await session.doing("describing CRI's ContainerStats") { try CRIMessage.containerStats.schema() }
         return .object(["stats": .array(try items.compactMap { record, row in
             guard let record else { return nil }
             let extras = Extras(podName: row.podName, podNamespace: row.podNamespace, state: row.state, cpuPercent: row.cpuPercent)
-            return CRIDocument.adding(try CRIDocument.encoded(extras).object ?? [:], to: CRIDocument.message(record.proto, schema))
+            return CRIDocument.adding(try CRIDocument.encoded(extras).object ?? [:], to: CRIDocument.message(record.message))
         })])
     }
 

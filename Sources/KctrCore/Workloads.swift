@@ -110,10 +110,9 @@ public struct Workloads: Sendable {
     /// crictl's `pods -o json`: `{"items": [PodSandbox...]}`, each with kctr's `sandboxImage` under `kctr`.
     public func podsDocument(_ f: PodFilter) async throws -> JSONValue {
         let items = try await podItems(f, details: true)
-        let schema = try await session.doing("describing CRI's PodSandbox") { try CRIMessage.podSandbox.schema() }
         return .object(["items": .array(items.map { item in
             CRIDocument.adding(item.row.sandboxImage.map { ["sandboxImage": .string($0)] } ?? [:],
-                               to: CRIDocument.message(item.sandbox.proto, schema))
+                               to: CRIDocument.message(item.sandbox.message))
         })])
     }
 
@@ -166,11 +165,10 @@ public struct Workloads: Sendable {
     /// namespace and containerd's task (PID, status, exit status) under `kctr`.
     public func containersDocument(_ f: ContainerFilter) async throws -> JSONValue {
         let items = try await containerItems(f, details: true)
-        let schema = try await session.doing("describing CRI's Container") { try CRIMessage.container.schema() }
         return .object(["containers": .array(try items.map { c, r in
             let extras = ContainerExtras(image: r.image, podName: r.podName, podNamespace: r.podNamespace, pid: r.pid,
                                          taskStatus: r.taskStatus, taskExitStatus: r.taskExitStatus)
-            return CRIDocument.adding(try CRIDocument.encoded(extras).object ?? [:], to: CRIDocument.message(c.proto, schema))
+            return CRIDocument.adding(try CRIDocument.encoded(extras).object ?? [:], to: CRIDocument.message(c.message))
         })])
     }
 
@@ -256,10 +254,9 @@ public struct Workloads: Sendable {
             .object(["id": .string($0.id), "name": .string($0.name), "state": .string($0.state),
                      "attempt": .number(Double($0.attempt))])
         })
-        let schema = try await session.doing("describing CRI's PodSandboxStatus") { try CRIMessage.podSandboxStatus.schema() }
-        let document = CRIDocument.status(CRIDocument.podSandboxStatus(status.status, schema), info: status.info)
+        let document = CRIDocument.status(CRIDocument.podSandboxStatus(status.status), info: status.info)
         return Inspected(summary: .object([
-            "status": ProtoJSON.value(status.status),
+            "status": JSONValue(MessageDocuments.plain(status.status)),
             "info": .object(status.info.mapValues(JSONValue.parse)),
             "containers": containers,
         ]), document: CRIDocument.adding(["containers": containers], to: document))
@@ -270,11 +267,10 @@ public struct Workloads: Sendable {
         let ids = try await session.doing("listing containers") { try await session.cri.listContainers() }.map(\.id)
         let id = try Workloads.unique(prefix, ids, what: "container", list: "kctr ps -a -q")
         let status = try await status(of: "container", id: id, list: "kctr ps -a") { try await session.cri.containerStatus(id: id, verbose: true) }
-        let schema = try await session.doing("describing CRI's ContainerStatus") { try CRIMessage.containerStatus.schema() }
         return Inspected(summary: .object([
-            "status": ProtoJSON.value(status.status),
+            "status": JSONValue(MessageDocuments.plain(status.status)),
             "info": .object(status.info.mapValues(JSONValue.parse)),
-        ]), document: CRIDocument.status(CRIDocument.containerStatus(status.status, schema), info: status.info))
+        ]), document: CRIDocument.status(CRIDocument.containerStatus(status.status), info: status.info))
     }
 
     /// The one ID starting with `prefix`.

@@ -2,17 +2,15 @@
 extension CRIAPI {
     /// `ImageFsInfo`: the runtime's own account of its image (and container) filesystems.
     public func imageFsInfo() async throws(RPCError) -> ImageFsInfoRecord {
-        let r = try await rpc.unary(RPCMethod(Service.image, "ImageFsInfo"))
-        return ImageFsInfoRecord(imageFilesystems: r.messages("image_filesystems").map(FilesystemUsageRecord.init),
-                                 containerFilesystems: r.messages("container_filesystems").map(FilesystemUsageRecord.init))
+        let r = try await rpc.call(Images.imageFsInfo)
+        return ImageFsInfoRecord(imageFilesystems: r.imageFilesystems.map(FilesystemUsageRecord.init),
+                                 containerFilesystems: r.containerFilesystems.map(FilesystemUsageRecord.init))
     }
 
     /// `ListPodSandboxStats`, optionally narrowed to one sandbox ID. `.unimplemented` where the runtime has none.
     public func listPodSandboxStats(id: String? = nil) async throws(RPCError) -> [PodSandboxStatsRecord] {
-        var req = Proto()
-        if let id { req["filter"] = .message(Proto(["id": .string(id)])) }
-        let r = try await rpc.unary(RPCMethod(Service.runtime, "ListPodSandboxStats"), req)
-        return r.messages("stats").map(PodSandboxStatsRecord.init)
+        let r = try await rpc.call(Runtime.listPodSandboxStats, .init(filter: id.map { .init(id: $0) }))
+        return r.stats.map(PodSandboxStatsRecord.init)
     }
 }
 
@@ -41,10 +39,9 @@ public struct FilesystemUsageRecord: Sendable, Equatable, Codable {
         self.inodesUsed = inodesUsed
     }
 
-    init(_ p: Proto) {
-        self.init(timestamp: p.int("timestamp"), mountpoint: (p.message("fs_id") ?? Proto()).string("mountpoint"),
-                  usedBytes: p.message("used_bytes").map { $0.uint("value") },
-                  inodesUsed: p.message("inodes_used").map { $0.uint("value") })
+    init(_ p: CRI.FilesystemUsage) {
+        self.init(timestamp: p.timestamp, mountpoint: p.fsId?.mountpoint ?? "", usedBytes: p.usedBytes?.value,
+                  inodesUsed: p.inodesUsed?.value)
     }
 }
 
@@ -69,28 +66,28 @@ public struct PodSandboxStatsRecord: Sendable, Equatable {
     /// The pod's containers as the runtime reports them.
     public var containers: [ContainerStatsRecord]
 
-    public init(_ p: Proto) {
-        let attributes = p.message("attributes") ?? Proto()
-        id = attributes.string("id")
-        let metadata = attributes.message("metadata") ?? Proto()
-        name = metadata.string("name")
-        namespace = metadata.string("namespace")
-        uid = metadata.string("uid")
-        labels = attributes.map("labels")
-        let linux = p.message("linux") ?? Proto()
-        let cpu = linux.message("cpu") ?? Proto()
-        cpuTimestamp = cpu.int("timestamp")
-        cpuUsageCoreNanoSeconds = cpu.message("usage_core_nano_seconds").map { $0.uint("value") }
-        cpuUsageNanoCores = cpu.message("usage_nano_cores").map { $0.uint("value") }
-        let memory = linux.message("memory") ?? Proto()
-        memoryWorkingSetBytes = memory.message("working_set_bytes").map { $0.uint("value") }
-        memoryUsageBytes = memory.message("usage_bytes").map { $0.uint("value") }
-        memoryRSSBytes = memory.message("rss_bytes").map { $0.uint("value") }
-        let network = (linux.message("network") ?? Proto()).message("default_interface")
-        networkInterface = network.map { $0.string("name") }
-        networkRxBytes = network?.message("rx_bytes").map { $0.uint("value") }
-        networkTxBytes = network?.message("tx_bytes").map { $0.uint("value") }
-        processCount = (linux.message("process") ?? Proto()).message("process_count").map { $0.uint("value") }
-        containers = linux.messages("containers").map(ContainerStatsRecord.init)
+    public init(_ p: CRI.PodSandboxStats) {
+        let attributes = p.attributes ?? .init()
+        id = attributes.id
+        let metadata = attributes.metadata ?? .init()
+        name = metadata.name
+        namespace = metadata.namespace
+        uid = metadata.uid
+        labels = attributes.labels
+        let linux = p.linux ?? .init()
+        let cpu = linux.cpu ?? .init()
+        cpuTimestamp = cpu.timestamp
+        cpuUsageCoreNanoSeconds = cpu.usageCoreNanoSeconds?.value
+        cpuUsageNanoCores = cpu.usageNanoCores?.value
+        let memory = linux.memory ?? .init()
+        memoryWorkingSetBytes = memory.workingSetBytes?.value
+        memoryUsageBytes = memory.usageBytes?.value
+        memoryRSSBytes = memory.rssBytes?.value
+        let network = linux.network?.defaultInterface
+        networkInterface = network.map(\.name)
+        networkRxBytes = network?.rxBytes?.value
+        networkTxBytes = network?.txBytes?.value
+        processCount = linux.process?.processCount?.value
+        containers = linux.containers.map(ContainerStatsRecord.init)
     }
 }

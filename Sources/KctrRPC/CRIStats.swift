@@ -2,19 +2,15 @@
 extension CRIAPI {
     /// `ListContainerStats`, optionally narrowed server-side to one container or pod sandbox.
     public func listContainerStats(id: String? = nil, podSandboxID: String? = nil) async throws(RPCError) -> [ContainerStatsRecord] {
-        var filter = Proto()
-        if let id { filter["id"] = .string(id) }
-        if let podSandboxID { filter["pod_sandbox_id"] = .string(podSandboxID) }
-        var req = Proto()
-        if !filter.fields.isEmpty { req["filter"] = .message(filter) }
-        let r = try await rpc.unary(RPCMethod(Service.runtime, "ListContainerStats"), req)
-        return r.messages("stats").map(ContainerStatsRecord.init)
+        let filter = id == nil && podSandboxID == nil ? nil : CRI.ContainerStatsFilter(id: id ?? "", podSandboxId: podSandboxID ?? "")
+        let r = try await rpc.call(Runtime.listContainerStats, .init(filter: filter))
+        return r.stats.map(ContainerStatsRecord.init)
     }
 
     /// `ContainerStats` of one container (the full ID).
     public func containerStats(id: String) async throws(RPCError) -> ContainerStatsRecord {
-        let r = try await rpc.unary(RPCMethod(Service.runtime, "ContainerStats"), Proto(["container_id": .string(id)]))
-        return ContainerStatsRecord(r.message("stats") ?? Proto())
+        let r = try await rpc.call(Runtime.containerStats, .init(containerId: id))
+        return ContainerStatsRecord(r.stats ?? .init())
     }
 }
 
@@ -39,30 +35,30 @@ public struct ContainerStatsRecord: Sendable, Equatable {
     public var writableLayerUsedBytes: UInt64?
     public var writableLayerInodesUsed: UInt64?
     /// The CRI `ContainerStats` message, whole.
-    public var proto: Proto
+    public var message: CRI.ContainerStats
 
-    public init(_ p: Proto) {
-        proto = p
-        let attributes = p.message("attributes") ?? Proto()
-        id = attributes.string("id")
-        let metadata = attributes.message("metadata") ?? Proto()
-        name = metadata.string("name")
-        attempt = metadata.uint("attempt")
-        labels = attributes.map("labels")
-        annotations = attributes.map("annotations")
+    public init(_ p: CRI.ContainerStats) {
+        message = p
+        let attributes = p.attributes ?? .init()
+        id = attributes.id
+        let metadata = attributes.metadata ?? .init()
+        name = metadata.name
+        attempt = UInt64(metadata.attempt)
+        labels = attributes.labels
+        annotations = attributes.annotations
         // CRI has no sandbox ID in the stats; containerd and the kubelet label it.
         podSandboxID = labels["io.kubernetes.sandbox.id"] ?? annotations["io.kubernetes.cri.sandbox-id"] ?? ""
-        let cpu = p.message("cpu") ?? Proto()
-        cpuTimestamp = cpu.int("timestamp")
-        cpuUsageCoreNanoSeconds = cpu.message("usage_core_nano_seconds").map { $0.uint("value") }
-        cpuUsageNanoCores = cpu.message("usage_nano_cores").map { $0.uint("value") }
-        let memory = p.message("memory") ?? Proto()
-        memoryTimestamp = memory.int("timestamp")
-        memoryWorkingSetBytes = memory.message("working_set_bytes").map { $0.uint("value") }
-        let layer = p.message("writable_layer") ?? Proto()
-        writableLayerTimestamp = layer.int("timestamp")
-        writableLayerMountpoint = (layer.message("fs_id") ?? Proto()).string("mountpoint")
-        writableLayerUsedBytes = layer.message("used_bytes").map { $0.uint("value") }
-        writableLayerInodesUsed = layer.message("inodes_used").map { $0.uint("value") }
+        let cpu = p.cpu ?? .init()
+        cpuTimestamp = cpu.timestamp
+        cpuUsageCoreNanoSeconds = cpu.usageCoreNanoSeconds?.value
+        cpuUsageNanoCores = cpu.usageNanoCores?.value
+        let memory = p.memory ?? .init()
+        memoryTimestamp = memory.timestamp
+        memoryWorkingSetBytes = memory.workingSetBytes?.value
+        let layer = p.writableLayer ?? .init()
+        writableLayerTimestamp = layer.timestamp
+        writableLayerMountpoint = layer.fsId?.mountpoint ?? ""
+        writableLayerUsedBytes = layer.usedBytes?.value
+        writableLayerInodesUsed = layer.inodesUsed?.value
     }
 }

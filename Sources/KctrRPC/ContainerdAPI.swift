@@ -4,19 +4,16 @@ public struct ContainerdAPI: Sendable {
 
     public init(_ rpc: RPCClient) { self.rpc = rpc }
 
-    enum Service {
-        static let version = "containerd.services.version.v1.Version"
-        static let namespaces = "containerd.services.namespaces.v1.Namespaces"
-        static let images = "containerd.services.images.v1.Images"
-        static let content = "containerd.services.content.v1.Content"
-        static let snapshots = "containerd.services.snapshots.v1.Snapshots"
-        static let introspection = "containerd.services.introspection.v1.Introspection"
-        static let leases = "containerd.services.leases.v1.Leases"
-        static let diff = "containerd.services.diff.v1.Diff"
-        static let events = "containerd.services.events.v1.Events"
-        static let tasks = "containerd.services.tasks.v1.Tasks"
-        static let containers = "containerd.services.containers.v1.Containers"
-    }
+    typealias Version = Containerd.Version.VersionService
+    typealias Namespaces = Containerd.Namespaces.NamespacesService
+    typealias Images = Containerd.Images.ImagesService
+    typealias Content = Containerd.Content.ContentService
+    typealias Snapshots = Containerd.Snapshots.SnapshotsService
+    typealias Introspection = Containerd.Introspection.IntrospectionService
+    typealias Leases = Containerd.Leases.LeasesService
+    typealias Diff = Containerd.Diff.DiffService
+    typealias Tasks = Containerd.Tasks.TasksService
+    typealias Containers = Containerd.Containers.ContainersService
 
     /// The same API with `containerd-namespace` set.
     public func namespaced(_ namespace: String) -> ContainerdAPI {
@@ -24,25 +21,25 @@ public struct ContainerdAPI: Sendable {
     }
 
     public func version() async throws(RPCError) -> DaemonVersion {
-        let r = try await rpc.unary(RPCMethod(Service.version, "Version"))
-        return DaemonVersion(version: r.string("version"), revision: r.string("revision"))
+        let r = try await rpc.call(Version.version)
+        return DaemonVersion(version: r.version, revision: r.revision)
     }
 
     public func namespaces() async throws(RPCError) -> [NamespaceRecord] {
-        let r = try await rpc.unary(RPCMethod(Service.namespaces, "List"))
-        return r.messages("namespaces").map { NamespaceRecord(name: $0.string("name"), labels: $0.map("labels")) }
+        let r = try await rpc.call(Namespaces.list)
+        return r.namespaces.map { NamespaceRecord(name: $0.name, labels: $0.labels) }
     }
 
     public func images(filters: [String] = []) async throws(RPCError) -> [ImageRecord] {
-        let r = try await rpc.unary(RPCMethod(Service.images, "List"), Proto(["filters": .strings(filters)]))
-        return r.messages("images").map(ImageRecord.init)
+        let r = try await rpc.call(Images.list, .init(filters: filters))
+        return r.images.map(ImageRecord.init)
     }
 
     /// The image named `name`, or nil when there is none.
     public func image(named name: String) async throws(RPCError) -> ImageRecord? {
         do {
-            let r = try await rpc.unary(RPCMethod(Service.images, "Get"), Proto(["name": .string(name)]))
-            return r.message("image").map(ImageRecord.init)
+            let r = try await rpc.call(Images.get, .init(name: name))
+            return r.image.map(ImageRecord.init)
         } catch where error.code == .notFound {
             return nil
         }
@@ -50,18 +47,18 @@ public struct ContainerdAPI: Sendable {
 
     /// The daemon itself: its PID and the deprecated features it has seen in use.
     public func server() async throws(RPCError) -> ServerInfo {
-        ServerInfo(try await rpc.unary(RPCMethod(Service.introspection, "Server")))
+        ServerInfo(try await rpc.call(Introspection.server))
     }
 
     public func plugins(filters: [String] = []) async throws(RPCError) -> [PluginRecord] {
-        let r = try await rpc.unary(RPCMethod(Service.introspection, "Plugins"), Proto(["filters": .strings(filters)]))
-        return r.messages("plugins").map(PluginRecord.init)
+        let r = try await rpc.call(Introspection.plugins, .init(filters: filters))
+        return r.plugins.map(PluginRecord.init)
     }
 
     public func contentInfo(digest: String) async throws(RPCError) -> ContentInfo? {
         do {
-            let r = try await rpc.unary(RPCMethod(Service.content, "Info"), Proto(["digest": .string(digest)]))
-            return r.message("info").map(ContentInfo.init)
+            let r = try await rpc.call(Content.info, .init(digest: digest))
+            return r.info.map(ContentInfo.init)
         } catch where error.code == .notFound {
             return nil
         }
@@ -76,8 +73,8 @@ public struct ContainerdAPI: Sendable {
         }
         var out: [UInt8] = []
         out.reserveCapacity(Int(max(0, size)))
-        try await rpc.serverStream(RPCMethod(Service.content, "Read"), Proto(["digest": .string(digest)])) { chunk in
-            let data = chunk.bytes("data")
+        try await rpc.stream(Content.read, .init(digest: digest)) { chunk in
+            let data = chunk.data
             guard Int64(out.count + data.count) <= limit else {
                 throw RPCError(code: .resourceExhausted, message: "blob \(digest) grew past \(limit) bytes while reading")
             }
@@ -89,9 +86,8 @@ public struct ContainerdAPI: Sendable {
     /// The snapshot `key` of `snapshotter`, or nil when it does not exist.
     public func snapshot(snapshotter: String, key: String) async throws(RPCError) -> SnapshotInfo? {
         do {
-            let r = try await rpc.unary(RPCMethod(Service.snapshots, "Stat"),
-                                        Proto(["snapshotter": .string(snapshotter), "key": .string(key)]))
-            return r.message("info").map(SnapshotInfo.init)
+            let r = try await rpc.call(Snapshots.stat, .init(snapshotter: snapshotter, key: key))
+            return r.info.map(SnapshotInfo.init)
         } catch where error.code == .notFound {
             return nil
         }
@@ -99,14 +95,14 @@ public struct ContainerdAPI: Sendable {
 
     /// The namespace's tasks (one per running or stopped container process).
     public func tasks(filter: String = "") async throws(RPCError) -> [TaskRecord] {
-        let r = try await rpc.unary(RPCMethod(Service.tasks, "List"), Proto(["filter": .string(filter)]))
-        return r.messages("tasks").map(TaskRecord.init)
+        let r = try await rpc.call(Tasks.list, .init(filter: filter))
+        return r.tasks.map(TaskRecord.init)
     }
 
     /// containerd's container records (CRI's sandboxes and containers alike in k8s.io), e.g. filtered with
     /// `labels."io.cri-containerd.kind"==sandbox`.
     public func containers(filters: [String] = []) async throws(RPCError) -> [ContainerRecord] {
-        let r = try await rpc.unary(RPCMethod(Service.containers, "List"), Proto(["filters": .strings(filters)]))
-        return r.messages("containers").map(ContainerRecord.init)
+        let r = try await rpc.call(Containers.list, .init(filters: filters))
+        return r.containers.map(ContainerRecord.init)
     }
 }

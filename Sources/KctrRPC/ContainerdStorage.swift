@@ -6,21 +6,21 @@ extension ContainerdAPI {
     /// Every blob of the namespace (Content.List, server-streaming), labels included.
     public func contentList(filters: [String] = []) async throws -> [ContentRecord] {
         var out: [ContentRecord] = []
-        try await rpc.serverStream(RPCMethod(Service.content, "List"), Proto(["filters": .strings(filters)])) { reply in
-            for info in reply.messages("info") { out.append(ContentRecord(info)) }
+        try await rpc.stream(Content.list, .init(filters: filters)) { reply in
+            for info in reply.info { out.append(ContentRecord(info)) }
         }
         return out
     }
 
     /// Ingests in progress with their progress and times (Content.ListStatuses).
     public func ingestStatuses() async throws(RPCError) -> [IngestStatus] {
-        let r = try await rpc.unary(RPCMethod(Service.content, "ListStatuses"))
-        return r.messages("statuses").map(IngestStatus.init)
+        let r = try await rpc.call(Content.listStatuses)
+        return r.statuses.map(IngestStatus.init)
     }
 
     /// Removes the namespace's record of a blob; the bytes go when no namespace has it.
     public func deleteContent(digest: String) async throws(RPCError) {
-        _ = try await rpc.unary(RPCMethod(Service.content, "Delete"), Proto(["digest": .string(digest)]))
+        _ = try await rpc.call(Content.delete, .init(digest: digest))
     }
 
     // MARK: snapshots
@@ -28,8 +28,8 @@ extension ContainerdAPI {
     /// Every snapshot of `snapshotter` in the namespace (Snapshots.List, server-streaming).
     public func snapshotList(snapshotter: String) async throws -> [SnapshotRecord] {
         var out: [SnapshotRecord] = []
-        try await rpc.serverStream(RPCMethod(Service.snapshots, "List"), Proto(["snapshotter": .string(snapshotter)])) { reply in
-            for info in reply.messages("info") { out.append(SnapshotRecord(snapshotter: snapshotter, info)) }
+        try await rpc.stream(Snapshots.list, .init(snapshotter: snapshotter)) { reply in
+            for info in reply.info { out.append(SnapshotRecord(snapshotter: snapshotter, info)) }
         }
         return out
     }
@@ -37,16 +37,15 @@ extension ContainerdAPI {
     /// Bytes and inodes a snapshot holds on its own (not its parents'): recorded at commit for committed
     /// snapshots, measured (a walk of the upper directory) for active ones.
     public func snapshotUsage(snapshotter: String, key: String) async throws(RPCError) -> SnapshotUsage {
-        let r = try await rpc.unary(RPCMethod(Service.snapshots, "Usage"),
-                                    Proto(["snapshotter": .string(snapshotter), "key": .string(key)]))
-        return SnapshotUsage(bytes: r.int("size"), inodes: r.int("inodes"))
+        let r = try await rpc.call(Snapshots.usage, .init(snapshotter: snapshotter, key: key))
+        return SnapshotUsage(bytes: r.size, inodes: r.inodes)
     }
 
     /// Asks the snapshotter to remove what its own records no longer name (directories of removed
     /// snapshots). False when the snapshotter does not implement it.
     public func cleanupSnapshots(snapshotter: String) async throws(RPCError) -> Bool {
         do {
-            _ = try await rpc.unary(RPCMethod(Service.snapshots, "Cleanup"), Proto(["snapshotter": .string(snapshotter)]))
+            _ = try await rpc.call(Snapshots.cleanup, .init(snapshotter: snapshotter))
             return true
         } catch where error.code == .unimplemented {
             return false
@@ -57,14 +56,14 @@ extension ContainerdAPI {
 
     /// The namespace's leases with their labels and creation times (Leases.List).
     public func leaseRecords(filters: [String] = []) async throws(RPCError) -> [LeaseRecord] {
-        let r = try await rpc.unary(RPCMethod(Service.leases, "List"), Proto(["filters": .strings(filters)]))
-        return r.messages("leases").map(LeaseRecord.init)
+        let r = try await rpc.call(Leases.list, .init(filters: filters))
+        return r.leases.map(LeaseRecord.init)
     }
 
     /// What a lease holds: content digests, snapshots (type `snapshots/<snapshotter>`), ingests.
     public func leaseResources(id: String) async throws(RPCError) -> [LeaseResource] {
-        let r = try await rpc.unary(RPCMethod(Service.leases, "ListResources"), Proto(["id": .string(id)]))
-        return r.messages("resources").map { LeaseResource(id: $0.string("id"), type: $0.string("type")) }
+        let r = try await rpc.call(Leases.listResources, .init(id: id))
+        return r.resources.map { LeaseResource(id: $0.id, type: $0.type) }
     }
 }
 
@@ -85,9 +84,9 @@ public struct ContentRecord: Sendable, Equatable {
         self.labels = labels
     }
 
-    init(_ p: Proto) {
-        self.init(digest: p.string("digest"), size: p.int("size"), createdAt: p.timestamp("created_at"),
-                  updatedAt: p.timestamp("updated_at"), labels: p.map("labels"))
+    init(_ p: Containerd.Content.Info) {
+        self.init(digest: p.digest, size: p.size, createdAt: p.createdAt?.secondsSince1970,
+                  updatedAt: p.updatedAt?.secondsSince1970, labels: p.labels)
     }
 }
 
@@ -113,10 +112,9 @@ public struct SnapshotRecord: Sendable, Equatable {
         self.labels = labels
     }
 
-    init(snapshotter: String, _ p: Proto) {
-        let info = SnapshotInfo(p)
-        self.init(snapshotter: snapshotter, key: info.name, parent: info.parent, kind: info.kind,
-                  createdAt: p.timestamp("created_at"), updatedAt: p.timestamp("updated_at"), labels: info.labels)
+    init(snapshotter: String, _ p: Containerd.Snapshots.Info) {
+        self.init(snapshotter: snapshotter, key: p.name, parent: p.parent, kind: SnapshotInfo.kindName(p.kind),
+                  createdAt: p.createdAt?.secondsSince1970, updatedAt: p.updatedAt?.secondsSince1970, labels: p.labels)
     }
 }
 
@@ -141,8 +139,8 @@ public struct LeaseRecord: Sendable, Equatable {
         self.labels = labels
     }
 
-    init(_ p: Proto) {
-        self.init(id: p.string("id"), createdAt: p.timestamp("created_at"), labels: p.map("labels"))
+    init(_ p: Containerd.Leases.Lease) {
+        self.init(id: p.id, createdAt: p.createdAt?.secondsSince1970, labels: p.labels)
     }
 }
 
@@ -175,8 +173,8 @@ public struct IngestStatus: Sendable, Equatable {
         self.updatedAt = updatedAt
     }
 
-    init(_ p: Proto) {
-        self.init(ref: p.string("ref"), offset: p.int("offset"), total: p.int("total"), expected: p.string("expected"),
-                  startedAt: p.timestamp("started_at"), updatedAt: p.timestamp("updated_at"))
+    init(_ p: Containerd.Content.Status) {
+        self.init(ref: p.ref, offset: p.offset, total: p.total, expected: p.expected,
+                  startedAt: p.startedAt?.secondsSince1970, updatedAt: p.updatedAt?.secondsSince1970)
     }
 }

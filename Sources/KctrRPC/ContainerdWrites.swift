@@ -15,24 +15,22 @@ extension ContainerdAPI {
     }
 
     public func createLease(id: String, labels: [String: String]) async throws(RPCError) {
-        _ = try await rpc.unary(RPCMethod(Service.leases, "Create"), Proto(["id": .string(id), "labels": .map(labels)]))
+        _ = try await rpc.call(Leases.create, .init(id: id, labels: labels))
     }
 
     public func deleteLease(id: String, sync: Bool) async throws(RPCError) {
-        _ = try await rpc.unary(RPCMethod(Service.leases, "Delete"), Proto(["id": .string(id), "sync": .bool(sync)]))
+        _ = try await rpc.call(Leases.delete, .init(id: id, sync: sync))
     }
 
     /// Puts blob `digest` under `lease` (idempotent): what a lease holds, GC keeps.
     public func addLeaseResource(lease: String, digest: String) async throws(RPCError) {
-        _ = try await rpc.unary(RPCMethod(Service.leases, "AddResource"), Proto([
-            "id": .string(lease), "resource": .message(Proto(["id": .string(digest), "type": .string("content")])),
-        ]))
+        _ = try await rpc.call(Leases.addResource, .init(id: lease, resource: .init(id: digest, type: "content")))
     }
 
     /// IDs of the leases of the namespace (optionally filtered).
     public func leases(filters: [String] = []) async throws(RPCError) -> [String] {
-        let r = try await rpc.unary(RPCMethod(Service.leases, "List"), Proto(["filters": .strings(filters)]))
-        return r.messages("leases").map { $0.string("id") }
+        let r = try await rpc.call(Leases.list, .init(filters: filters))
+        return r.leases.map(\.id)
     }
 
     // MARK: content
@@ -42,7 +40,7 @@ extension ContainerdAPI {
     /// expected digest makes the first `write` or `commit` fail with
     /// `.alreadyExists` (and containerd adds it to the current lease).
     public func contentWriter(ref: String, expected: String, total: Int64) async throws(RPCError) -> ContentWriter {
-        let stream = try await bulk.openStream(RPCMethod(Service.content, "Write"))
+        let stream = try await bulk.openStream(Content.write.method)
         let writer = ContentWriter(stream: stream, ref: ref, expected: expected, total: total,
                                    idleMilliseconds: rpc.options.timeoutMilliseconds)
         try await writer.stat()
@@ -51,16 +49,14 @@ extension ContainerdAPI {
 
     /// Sets the given labels of a blob (other labels stay).
     public func updateContentLabels(digest: String, labels: [String: String]) async throws(RPCError) {
-        let info = Proto(["digest": .string(digest), "labels": .map(labels)])
-        let mask = Proto(["paths": .strings(labels.keys.sorted().map { "labels.\($0)" })])
-        _ = try await rpc.unary(RPCMethod(Service.content, "Update"),
-                                Proto(["info": .message(info), "update_mask": .message(mask)]))
+        _ = try await rpc.call(Content.update, .init(info: .init(digest: digest, labels: labels),
+                                                     updateMask: .init(paths: labels.keys.sorted().map { "labels.\($0)" })))
     }
 
     /// Reads a blob in order, chunk by chunk, with bounded memory.
     public func readContent(digest: String, onChunk: ([UInt8]) async throws -> Void) async throws {
-        try await bulk.serverStream(RPCMethod(Service.content, "Read"), Proto(["digest": .string(digest)])) { chunk in
-            try await onChunk(chunk.bytes("data"))
+        try await bulk.stream(Content.read, .init(digest: digest)) { chunk in
+            try await onChunk(chunk.data)
         }
     }
 
@@ -70,55 +66,47 @@ extension ContainerdAPI {
     }
 
     public func abortIngest(ref: String) async throws(RPCError) {
-        _ = try await rpc.unary(RPCMethod(Service.content, "Abort"), Proto(["ref": .string(ref)]))
+        _ = try await rpc.call(Content.abort, .init(ref: ref))
     }
 
     // MARK: images
 
     public func createImage(_ image: ImageRecord) async throws(RPCError) -> ImageRecord {
-        let r = try await rpc.unary(RPCMethod(Service.images, "Create"), Proto(["image": .message(image.proto)]))
-        return r.message("image").map(ImageRecord.init) ?? image
+        let r = try await rpc.call(Images.create, .init(image: image.message))
+        return r.image.map(ImageRecord.init) ?? image
     }
 
     /// Updates the given fields ("target", "labels", "labels.<key>").
     public func updateImage(_ image: ImageRecord, fields: [String]) async throws(RPCError) -> ImageRecord {
-        let r = try await rpc.unary(RPCMethod(Service.images, "Update"),
-                                    Proto(["image": .message(image.proto),
-                                           "update_mask": .message(Proto(["paths": .strings(fields)]))]))
-        return r.message("image").map(ImageRecord.init) ?? image
+        let r = try await rpc.call(Images.update, .init(image: image.message, updateMask: .init(paths: fields)))
+        return r.image.map(ImageRecord.init) ?? image
     }
 
     public func deleteImage(name: String, sync: Bool) async throws(RPCError) {
-        _ = try await rpc.unary(RPCMethod(Service.images, "Delete"), Proto(["name": .string(name), "sync": .bool(sync)]))
+        _ = try await rpc.call(Images.delete, .init(name: name, sync: sync))
     }
 
     // MARK: snapshots and diff
 
     public func prepareSnapshot(snapshotter: String, key: String, parent: String,
                                 labels: [String: String] = [:]) async throws(RPCError) -> [Mount] {
-        var req = Proto(["snapshotter": .string(snapshotter), "key": .string(key), "parent": .string(parent)])
-        if !labels.isEmpty { req["labels"] = .map(labels) }
-        let r = try await rpc.unary(RPCMethod(Service.snapshots, "Prepare"), req)
-        return r.messages("mounts").map(Mount.init)
+        let r = try await rpc.call(Snapshots.prepare, .init(snapshotter: snapshotter, key: key, parent: parent, labels: labels))
+        return r.mounts.map(Mount.init)
     }
 
     public func commitSnapshot(snapshotter: String, name: String, key: String,
                                labels: [String: String] = [:]) async throws(RPCError) {
-        var req = Proto(["snapshotter": .string(snapshotter), "name": .string(name), "key": .string(key)])
-        if !labels.isEmpty { req["labels"] = .map(labels) }
-        _ = try await rpc.unary(RPCMethod(Service.snapshots, "Commit"), req)
+        _ = try await rpc.call(Snapshots.commit, .init(snapshotter: snapshotter, name: name, key: key, labels: labels))
     }
 
     public func removeSnapshot(snapshotter: String, key: String) async throws(RPCError) {
-        _ = try await rpc.unary(RPCMethod(Service.snapshots, "Remove"),
-                                Proto(["snapshotter": .string(snapshotter), "key": .string(key)]))
+        _ = try await rpc.call(Snapshots.remove, .init(snapshotter: snapshotter, key: key))
     }
 
     /// Applies a layer blob onto mounts; returns the uncompressed descriptor.
     public func applyDiff(_ layer: Descriptor, mounts: [Mount]) async throws(RPCError) -> Descriptor {
-        let r = try await bulk.unary(RPCMethod(Service.diff, "Apply"),
-                                    Proto(["diff": .message(layer.proto), "mounts": .list(mounts.map { .message($0.proto) })]))
-        return Descriptor(r.message("applied") ?? Proto())
+        let r = try await bulk.call(Diff.apply, .init(diff: layer.message, mounts: mounts.map(\.message)))
+        return Descriptor(r.applied ?? .init())
     }
 }
 
@@ -128,23 +116,15 @@ public struct Mount: Sendable, Equatable, Codable {
     public var target: String
     public var options: [String]
 
-    init(_ p: Proto) {
-        type = p.string("type")
-        source = p.string("source")
-        target = p.string("target")
-        options = p.strings("options")
+    init(_ p: Containerd.Types.Mount) {
+        type = p.type
+        source = p.source
+        target = p.target
+        options = p.options
     }
 
-    var proto: Proto {
-        Proto(["type": .string(type), "source": .string(source), "target": .string(target), "options": .strings(options)])
-    }
-}
-
-extension ImageRecord {
-    var proto: Proto {
-        var p = Proto(["name": .string(name), "target": .message(target.proto)])
-        if !labels.isEmpty { p["labels"] = .map(labels) }
-        return p
+    var message: Containerd.Types.Mount {
+        Containerd.Types.Mount(type: type, source: source, target: target, options: options)
     }
 }
 
@@ -174,18 +154,16 @@ public final class ContentWriter: @unchecked Sendable {
     /// existing blob ends the stream with `.alreadyExists` before any data is
     /// sent (a send after the server has closed the stream is never answered).
     func stat() async throws(RPCError) {
-        var req = Proto(["action": .enumeration(0), "ref": .string(ref), "total": .int(total)])
-        if !expected.isEmpty { req["expected"] = .string(expected) }
+        let request = Containerd.Content.WriteContentRequest(action: .stat, ref: ref, total: total, expected: expected)
         let stream = self.stream
-        let request = req
-        let reply = try await withIdleDeadline(idle, stream: stream) { () async throws(RPCError) -> Proto? in
-            try await stream.send(request)
-            return try await stream.receive()
+        let reply = try await withIdleDeadline(idle, stream: stream) { () async throws(RPCError) -> Containerd.Content.WriteContentResponse? in
+            try await stream.send(request.proto)
+            return try await stream.receive().map(Containerd.Content.WriteContentResponse.init(proto:))
         }
         guard let reply else {
             throw RPCError(code: .internal, message: "content write of \(ref) ended before its status", method: stream.method)
         }
-        offset = reply.int("offset")
+        offset = reply.offset
         // The bytes are already on disk (another namespace has them): commit only.
         if offset > 0 && offset == total { complete = true; return }
         if offset != 0 {
@@ -200,12 +178,10 @@ public final class ContentWriter: @unchecked Sendable {
     /// Appends `data` at the current offset.
     public func write(_ data: [UInt8]) async throws(RPCError) {
         guard !data.isEmpty, !complete else { return }
-        var req = Proto(["action": .enumeration(1), "ref": .string(ref), "offset": .int(offset),
-                         "data": .bytes(data), "total": .int(total)])
-        if !expected.isEmpty { req["expected"] = .string(expected) }
-        let request = req
+        let request = Containerd.Content.WriteContentRequest(action: .write, ref: ref, total: total, expected: expected,
+                                                             offset: offset, data: data)
         try await withIdleDeadline(idle, stream: stream) { () async throws(RPCError) in
-            try await self.stream.send(request)
+            try await self.stream.send(request.proto)
             self.offset += Int64(data.count)
             self.pending += 1
             if self.pending > 1 { try await self.drainOne() }
@@ -216,19 +192,17 @@ public final class ContentWriter: @unchecked Sendable {
     /// containerd fsyncs the blob on commit, which on a loaded node may take
     /// far longer than one chunk: the commit gets at least 5 minutes.
     public func commit(labels: [String: String]) async throws(RPCError) -> String {
-        var req = Proto(["action": .enumeration(2), "ref": .string(ref), "offset": .int(offset), "total": .int(offset)])
-        if !expected.isEmpty { req["expected"] = .string(expected) }
-        if !labels.isEmpty { req["labels"] = .map(labels) }
+        let request = Containerd.Content.WriteContentRequest(action: .commit, ref: ref, total: offset, expected: expected,
+                                                             offset: offset, labels: labels)
         let stream = self.stream
-        let request = req
         return try await withIdleDeadline(max(idle, Self.commitMilliseconds), stream: stream) { () async throws(RPCError) -> String in
-            try await stream.send(request, close: true)
+            try await stream.send(request.proto, close: true)
             while self.pending > 0 { try await self.drainOne() }
             guard let reply = try await stream.receive() else {
                 throw RPCError(code: .internal, message: "content write of \(self.ref) ended without a commit response", method: stream.method)
             }
             _ = try await stream.receive()
-            return reply.string("digest")
+            return Containerd.Content.WriteContentResponse(proto: reply).digest
         }
     }
 
@@ -247,8 +221,8 @@ public final class ContentWriter: @unchecked Sendable {
 extension ContainerdAPI {
     /// Opens a streaming read of a blob; pull chunks with `next()`.
     public func contentReader(digest: String) async throws(RPCError) -> ContentReader {
-        let stream = try await bulk.openStream(RPCMethod(Service.content, "Read"))
-        try await stream.send(Proto(["digest": .string(digest)]), close: true)
+        let stream = try await bulk.openStream(Content.read.method)
+        try await stream.send(Containerd.Content.ReadContentRequest(digest: digest).proto, close: true)
         return ContentReader(stream: stream, idleMilliseconds: rpc.options.timeoutMilliseconds)
     }
 }

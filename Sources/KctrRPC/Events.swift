@@ -6,8 +6,8 @@ extension ContainerdAPI {
     /// any of which may match (an empty list: every event of every namespace).
     public func subscribe(filters: [String], onEvent: (EventEnvelope) async throws -> Void) async throws {
         try await rpc.withTimeout(milliseconds: 0)
-            .serverStream(RPCMethod(Service.events, "Subscribe"), Proto(["filters": .strings(filters)])) { message in
-                try await onEvent(EventEnvelope(message))
+            .stream(Containerd.EventService.EventsService.subscribe, .init(filters: filters)) { envelope in
+                try await onEvent(EventEnvelope(envelope))
             }
     }
 }
@@ -21,12 +21,13 @@ public struct EventEnvelope: Sendable, Equatable {
     public var topic: String
     /// The payload's type, e.g. `containerd.events.TaskExit`.
     public var typeURL: String
-    /// The payload decoded, when kctr knows its type.
-    public var payload: Proto?
+    /// The payload decoded, when kctr knows its type: its set fields with protobuf's JSON names
+    /// (MessageDocuments.plain).
+    public var payload: DocumentValue?
     /// The payload as sent.
     public var raw: [UInt8]
 
-    public init(timestamp: Double, namespace: String, topic: String, typeURL: String, payload: Proto?, raw: [UInt8]) {
+    public init(timestamp: Double, namespace: String, topic: String, typeURL: String, payload: DocumentValue?, raw: [UInt8]) {
         self.timestamp = timestamp
         self.namespace = namespace
         self.topic = topic
@@ -35,12 +36,10 @@ public struct EventEnvelope: Sendable, Equatable {
         self.raw = raw
     }
 
-    public init(_ envelope: Proto) {
-        let any = envelope.message("event") ?? Proto()
-        let typeURL = any.string("type_url")
-        let raw = any.bytes("value")
-        self.init(timestamp: envelope.timestamp("timestamp") ?? 0, namespace: envelope.string("namespace"),
-                  topic: envelope.string("topic"), typeURL: typeURL,
-                  payload: typeURL.isEmpty ? nil : ProtoCodec.decodeAny(typeURL: typeURL, value: raw), raw: raw)
+    public init(_ envelope: Containerd.EventService.Envelope) {
+        let any = envelope.event ?? .init()
+        let payload = any.typeUrl.isEmpty ? nil : ProtoCodec.decodeAny(typeURL: any.typeUrl, value: any.value)
+        self.init(timestamp: envelope.timestamp?.secondsSince1970 ?? 0, namespace: envelope.namespace,
+                  topic: envelope.topic, typeURL: any.typeUrl, payload: payload.map(MessageDocuments.plain), raw: any.value)
     }
 }

@@ -13,15 +13,12 @@ public struct Descriptor: Sendable, Equatable, Hashable, Codable {
         self.annotations = annotations
     }
 
-    init(_ p: Proto) {
-        self.init(mediaType: p.string("media_type"), digest: p.string("digest"), size: p.int("size"),
-                  annotations: p.map("annotations"))
+    init(_ p: Containerd.Types.Descriptor) {
+        self.init(mediaType: p.mediaType, digest: p.digest, size: p.size, annotations: p.annotations)
     }
 
-    var proto: Proto {
-        var p = Proto(["media_type": .string(mediaType), "digest": .string(digest), "size": .int(size)])
-        if !annotations.isEmpty { p["annotations"] = .map(annotations) }
-        return p
+    var message: Containerd.Types.Descriptor {
+        Containerd.Types.Descriptor(mediaType: mediaType, digest: digest, size: size, annotations: annotations)
     }
 }
 
@@ -36,8 +33,8 @@ public struct Platform: Sendable, Equatable, Hashable, Codable, CustomStringConv
         self.variant = variant
     }
 
-    init(_ p: Proto) {
-        self.init(os: p.string("os"), architecture: p.string("architecture"), variant: p.string("variant"))
+    init(_ p: Containerd.Types.Platform) {
+        self.init(os: p.os, architecture: p.architecture, variant: p.variant)
     }
 
     public var description: String {
@@ -72,9 +69,13 @@ public struct ImageRecord: Sendable, Equatable, Codable {
         self.updatedAt = updatedAt
     }
 
-    init(_ p: Proto) {
-        self.init(name: p.string("name"), labels: p.map("labels"), target: Descriptor(p.message("target") ?? Proto()),
-                  createdAt: p.timestamp("created_at"), updatedAt: p.timestamp("updated_at"))
+    init(_ p: Containerd.Images.Image) {
+        self.init(name: p.name, labels: p.labels, target: Descriptor(p.target ?? .init()),
+                  createdAt: p.createdAt?.secondsSince1970, updatedAt: p.updatedAt?.secondsSince1970)
+    }
+
+    var message: Containerd.Images.Image {
+        Containerd.Images.Image(name: name, labels: labels, target: target.message)
     }
 }
 
@@ -88,16 +89,15 @@ public struct PluginRecord: Sendable, Equatable, Codable {
     /// Set when the plugin failed to initialise (or was skipped).
     public var initError: String?
 
-    init(_ p: Proto) {
-        type = p.string("type")
-        id = p.string("id")
-        requires = p.strings("requires")
-        platforms = p.messages("platforms").map(Platform.init)
-        exports = p.map("exports")
-        capabilities = p.strings("capabilities")
-        if let err = p.message("init_err") {
-            let message = err.string("message")
-            initError = message.isEmpty ? "error code \(err.int("code"))" : message
+    init(_ p: Containerd.Introspection.Plugin) {
+        type = p.type
+        id = p.id
+        requires = p.requires
+        platforms = p.platforms.map(Platform.init)
+        exports = p.exports
+        capabilities = p.capabilities
+        if let err = p.initErr {
+            initError = err.message.isEmpty ? "error code \(err.code)" : err.message
         } else {
             initError = nil
         }
@@ -119,11 +119,10 @@ public struct ServerInfo: Sendable, Equatable, Codable {
         self.deprecations = deprecations
     }
 
-    init(_ p: Proto) {
-        self.init(uuid: p.string("uuid"), pid: p.uint("pid"), pidNamespace: p.uint("pidns"),
-                  deprecations: p.messages("deprecations").map {
-                      DeprecationWarning(id: $0.string("id"), message: $0.string("message"), lastOccurrence: $0.timestamp("last_occurrence"))
-                  })
+    init(_ p: Containerd.Introspection.ServerResponse) {
+        self.init(uuid: p.uuid, pid: p.pid, pidNamespace: p.pidns, deprecations: p.deprecations.map {
+            DeprecationWarning(id: $0.id, message: $0.message, lastOccurrence: $0.lastOccurrence?.secondsSince1970)
+        })
     }
 }
 
@@ -148,16 +147,20 @@ public struct SnapshotInfo: Sendable, Equatable, Codable {
     public var kind: String
     public var labels: [String: String]
 
-    init(_ p: Proto) {
-        name = p.string("name")
-        parent = p.string("parent")
-        switch p.enumValue("kind") {
-        case 1: kind = "view"
-        case 2: kind = "active"
-        case 3: kind = "committed"
-        default: kind = "unknown"
+    init(_ p: Containerd.Snapshots.Info) {
+        name = p.name
+        parent = p.parent
+        kind = SnapshotInfo.kindName(p.kind)
+        labels = p.labels
+    }
+
+    static func kindName(_ kind: Containerd.Snapshots.Kind) -> String {
+        switch kind {
+        case .view: "view"
+        case .active: "active"
+        case .committed: "committed"
+        case .unknown, .unrecognized: "unknown"
         }
-        labels = p.map("labels")
     }
 }
 
@@ -166,10 +169,10 @@ public struct ContentInfo: Sendable, Equatable, Codable {
     public var size: Int64
     public var labels: [String: String]
 
-    init(_ p: Proto) {
-        digest = p.string("digest")
-        size = p.int("size")
-        labels = p.map("labels")
+    init(_ p: Containerd.Content.Info) {
+        digest = p.digest
+        size = p.size
+        labels = p.labels
     }
 }
 
@@ -194,7 +197,13 @@ public struct CRIStatus: Sendable, Equatable {
     /// Verbose info: JSON documents by key ("config", "cniconfig", ...).
     public var info: [String: String]
     /// The CRI `StatusResponse`, whole.
-    public var reply = Proto()
+    public var reply = CRI.StatusResponse()
+
+    public init(conditions: [CRICondition], info: [String: String], reply: CRI.StatusResponse = .init()) {
+        self.conditions = conditions
+        self.info = info
+        self.reply = reply
+    }
 }
 
 public struct CRIImage: Sendable, Equatable, Codable {
@@ -204,12 +213,12 @@ public struct CRIImage: Sendable, Equatable, Codable {
     public var size: UInt64
     public var pinned: Bool
 
-    init(_ p: Proto) {
-        id = p.string("id")
-        repoTags = p.strings("repo_tags")
-        repoDigests = p.strings("repo_digests")
-        size = p.uint("size")
-        pinned = p.bool("pinned")
+    init(_ p: CRI.Image) {
+        id = p.id
+        repoTags = p.repoTags
+        repoDigests = p.repoDigests
+        size = p.size
+        pinned = p.pinned
     }
 }
 
@@ -228,22 +237,22 @@ public struct TaskRecord: Sendable, Equatable {
         self.exitStatus = exitStatus
     }
 
-    init(_ p: Proto) {
+    init(_ p: Containerd.TaskTypes.Process) {
         // containerd fills `id` with the task's (= the container's) ID and leaves `container_id` empty.
-        containerID = p.string("container_id").isEmpty ? p.string("id") : p.string("container_id")
-        pid = UInt32(clamping: p.uint("pid"))
-        status = TaskRecord.statusName(p.enumValue("status"))
-        exitStatus = UInt32(clamping: p.uint("exit_status"))
+        containerID = p.containerId.isEmpty ? p.id : p.containerId
+        pid = p.pid
+        status = TaskRecord.statusName(p.status)
+        exitStatus = p.exitStatus
     }
 
-    public static func statusName(_ v: Int32) -> String {
+    public static func statusName(_ v: Containerd.TaskTypes.Status) -> String {
         switch v {
-        case 1: "created"
-        case 2: "running"
-        case 3: "stopped"
-        case 4: "paused"
-        case 5: "pausing"
-        default: "unknown"
+        case .created: "created"
+        case .running: "running"
+        case .stopped: "stopped"
+        case .paused: "paused"
+        case .pausing: "pausing"
+        case .unknown, .unrecognized: "unknown"
         }
     }
 }
@@ -266,12 +275,12 @@ public struct ContainerRecord: Sendable, Equatable {
         self.snapshotKey = snapshotKey
     }
 
-    init(_ p: Proto) {
-        id = p.string("id")
-        image = p.string("image")
-        labels = p.map("labels")
-        runtime = p.message("runtime")?.string("name") ?? ""
-        snapshotter = p.string("snapshotter")
-        snapshotKey = p.string("snapshot_key")
+    init(_ p: Containerd.Containers.Container) {
+        id = p.id
+        image = p.image
+        labels = p.labels
+        runtime = p.runtime?.name ?? ""
+        snapshotter = p.snapshotter
+        snapshotKey = p.snapshotKey
     }
 }

@@ -1,9 +1,10 @@
-/// Swift values for protobuf messages, independent of any C type.
+/// Swift values for protobuf messages, independent of any C type. Internal to KctrRPC: above it,
+/// messages are the generated structs of Generated/swift.
 ///
 /// The RPC layer decodes every response into a `Proto` by walking
 /// protobuf-c's descriptors, and encodes requests the same way, so that no
 /// generated C struct ever leaves KctrRPC. Field names are the .proto names.
-public enum ProtoValue: Sendable, Equatable {
+enum ProtoValue: Sendable, Equatable {
     case int(Int64)
     case uint(UInt64)
     case double(Double)
@@ -16,11 +17,11 @@ public enum ProtoValue: Sendable, Equatable {
 }
 
 /// One field of a `Proto`.
-public struct ProtoField: Sendable, Equatable {
-    public var name: String
-    public var value: ProtoValue
+struct ProtoField: Sendable, Equatable {
+    var name: String
+    var value: ProtoValue
 
-    public init(name: String, value: ProtoValue) {
+    init(name: String, value: ProtoValue) {
         self.name = name
         self.value = value
     }
@@ -32,10 +33,10 @@ public struct ProtoField: Sendable, Equatable {
 /// and a dictionary's hash buckets (plus a boxed value each while the enum was `indirect`) made a
 /// 5,000-image `Images.List` response take ~10 MiB more at its peak than the fields themselves.
 /// Equality ignores the order of the fields.
-public struct Proto: Sendable, Equatable {
-    public private(set) var fields: [ProtoField]
+struct Proto: Sendable, Equatable {
+    private(set) var fields: [ProtoField]
 
-    public init(_ fields: [String: ProtoValue] = [:]) {
+    init(_ fields: [String: ProtoValue] = [:]) {
         self.fields = fields.map { ProtoField(name: $0.key, value: $0.value) }
     }
 
@@ -44,7 +45,7 @@ public struct Proto: Sendable, Equatable {
         self.fields = fields
     }
 
-    public subscript(_ name: String) -> ProtoValue? {
+    subscript(_ name: String) -> ProtoValue? {
         get {
             for f in fields where f.name == name { return f.value }
             return nil
@@ -58,19 +59,19 @@ public struct Proto: Sendable, Equatable {
         }
     }
 
-    public static func == (a: Proto, b: Proto) -> Bool {
+    static func == (a: Proto, b: Proto) -> Bool {
         guard a.fields.count == b.fields.count else { return false }
         return a.fields.allSatisfy { b[$0.name] == $0.value }
     }
 
     // Accessors return the proto3 default when a field is absent.
 
-    public func string(_ name: String) -> String {
+    func string(_ name: String) -> String {
         if case .string(let s)? = self[name] { return s }
         return ""
     }
 
-    public func int(_ name: String) -> Int64 {
+    func int(_ name: String) -> Int64 {
         switch self[name] {
         case .int(let v)?: return v
         case .uint(let v)?: return Int64(clamping: v)
@@ -79,7 +80,7 @@ public struct Proto: Sendable, Equatable {
         }
     }
 
-    public func uint(_ name: String) -> UInt64 {
+    func uint(_ name: String) -> UInt64 {
         switch self[name] {
         case .uint(let v)?: return v
         case .int(let v)?: return v < 0 ? 0 : UInt64(v)
@@ -87,22 +88,22 @@ public struct Proto: Sendable, Equatable {
         }
     }
 
-    public func bool(_ name: String) -> Bool {
+    func bool(_ name: String) -> Bool {
         if case .bool(let b)? = self[name] { return b }
         return false
     }
 
-    public func double(_ name: String) -> Double {
+    func double(_ name: String) -> Double {
         if case .double(let d)? = self[name] { return d }
         return 0
     }
 
-    public func bytes(_ name: String) -> [UInt8] {
+    func bytes(_ name: String) -> [UInt8] {
         if case .bytes(let b)? = self[name] { return b }
         return []
     }
 
-    public func enumValue(_ name: String) -> Int32 {
+    func enumValue(_ name: String) -> Int32 {
         switch self[name] {
         case .enumeration(let v)?: return v
         case .int(let v)?: return Int32(truncatingIfNeeded: v)
@@ -111,25 +112,25 @@ public struct Proto: Sendable, Equatable {
     }
 
     /// The sub-message, or nil when it is not set.
-    public func message(_ name: String) -> Proto? {
+    func message(_ name: String) -> Proto? {
         if case .message(let m)? = self[name] { return m }
         return nil
     }
 
-    public func has(_ name: String) -> Bool { self[name] != nil }
+    func has(_ name: String) -> Bool { self[name] != nil }
 
-    public func messages(_ name: String) -> [Proto] {
+    func messages(_ name: String) -> [Proto] {
         guard case .list(let items)? = self[name] else { return [] }
         return items.compactMap { if case .message(let m) = $0 { return m } else { return nil } }
     }
 
-    public func strings(_ name: String) -> [String] {
+    func strings(_ name: String) -> [String] {
         guard case .list(let items)? = self[name] else { return [] }
         return items.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
     }
 
     /// A `map<string, string>` field (repeated key/value entries).
-    public func map(_ name: String) -> [String: String] {
+    func map(_ name: String) -> [String: String] {
         var out: [String: String] = [:]
         for entry in messages(name) {
             out[entry.string("key")] = entry.string("value")
@@ -138,7 +139,7 @@ public struct Proto: Sendable, Equatable {
     }
 
     /// A `google.protobuf.Timestamp` field as seconds since 1970, or nil.
-    public func timestamp(_ name: String) -> Double? {
+    func timestamp(_ name: String) -> Double? {
         guard let t = message(name) else { return nil }
         return Double(t.int("seconds")) + Double(t.int("nanos")) / 1e9
     }
@@ -146,13 +147,13 @@ public struct Proto: Sendable, Equatable {
 
 extension ProtoValue {
     /// A `map<string, string>` field value.
-    public static func map(_ dict: [String: String]) -> ProtoValue {
+    static func map(_ dict: [String: String]) -> ProtoValue {
         .list(dict.keys.sorted().map { key in
             .message(Proto(["key": .string(key), "value": .string(dict[key] ?? "")]))
         })
     }
 
-    public static func strings(_ values: [String]) -> ProtoValue {
+    static func strings(_ values: [String]) -> ProtoValue {
         .list(values.map { .string($0) })
     }
 }

@@ -3,7 +3,7 @@ internal import CGRPCShim
 /// A message type's fields as the generated descriptors describe them, for building a `Proto`
 /// from a document an operator wrote (crictl's `--pod-config` JSON or YAML): names, JSON names,
 /// kinds, enum names. Pure Swift values: no C type leaves KctrRPC.
-public struct ProtoSchema: Sendable, CustomStringConvertible {
+struct ProtoSchema: Sendable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
         case int, uint, double, bool, string, bytes
         /// Enum value names -> numbers.
@@ -32,6 +32,43 @@ public struct ProtoSchema: Sendable, CustomStringConvertible {
 
     /// The full type name, e.g. `runtime.v1.PodSandboxConfig`.
     public var description: String { String(cString: descriptor.pointer.pointee.name) }
+
+    /// The message type named `fullName` (`runtime.v1.Container`) among those kctr's services and
+    /// event payloads reach, or nil.
+    static func named(_ fullName: String) -> ProtoSchema? {
+        index[fullName].map { ProtoSchema($0.pointer) }
+    }
+
+    /// Every message type the services and event payloads reach, by full name: built once.
+    private static let index: [String: Descriptor] = {
+        var out: [String: Descriptor] = [:]
+        func add(_ d: MessageDescriptor) {
+            let name = String(cString: d.pointee.name)
+            guard out[name] == nil else { return }
+            out[name] = Descriptor(pointer: d)
+            for i in 0..<Int(d.pointee.n_fields) {
+                let f = d.pointee.fields[i]
+                if f.type == PROTOBUF_C_TYPE_MESSAGE, let sub = f.descriptor {
+                    add(sub.assumingMemoryBound(to: ProtobufCMessageDescriptor.self))
+                }
+            }
+        }
+        var i = 0
+        while let service = kctr_service_descriptor_at(i) {
+            for m in 0..<Int(service.pointee.n_methods) {
+                let method = service.pointee.methods[m]
+                if let input = method.input { add(input) }
+                if let output = method.output { add(output) }
+            }
+            i += 1
+        }
+        i = 0
+        while let message = kctr_message_descriptor_at(i) {
+            add(message)
+            i += 1
+        }
+        return out
+    }()
 
     /// The request type of `method`.
     public static func request(of method: RPCMethod) throws(RPCError) -> ProtoSchema {

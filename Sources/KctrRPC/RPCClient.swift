@@ -32,7 +32,7 @@ public struct RPCClient: Sendable {
         return copy
     }
 
-    public func unary(_ method: RPCMethod, _ request: Proto = Proto()) async throws(RPCError) -> Proto {
+    func unary(_ method: RPCMethod, _ request: Proto = Proto()) async throws(RPCError) -> Proto {
         let started = monotonicSeconds()
         do {
             let result = try await performUnary(method, request)
@@ -60,7 +60,7 @@ public struct RPCClient: Sendable {
     }
 
     /// A server-streaming call: `onMessage` runs for each response in order.
-    public func serverStream(_ method: RPCMethod, _ request: Proto,
+    func serverStream(_ method: RPCMethod, _ request: Proto,
                              onMessage: (Proto) async throws -> Void) async throws {
         let started = monotonicSeconds()
         let stream = try await openStream(method)
@@ -80,7 +80,7 @@ public struct RPCClient: Sendable {
     }
 
     /// A client- or bidi-streaming call.
-    public func openStream(_ method: RPCMethod) async throws(RPCError) -> RPCStream {
+    func openStream(_ method: RPCMethod) async throws(RPCError) -> RPCStream {
         let (input, output) = try method.descriptors()
         let call = try CallHandle(channel: channel, method: method, options: options)
         return RPCStream(call: call, input: input, output: output)
@@ -112,7 +112,7 @@ public final class RPCStream: @unchecked Sendable {
     func markWedged() { call.markWedged() }
 
     /// Sends one message; `close` half-closes the stream after it.
-    public func send(_ message: Proto, close: Bool = false) async throws(RPCError) {
+    func send(_ message: Proto, close: Bool = false) async throws(RPCError) {
         let bytes = try ProtoCodec.encode(message, as: input)
         let call = self.call
         let ok = try await call.run { raw, tag in
@@ -122,7 +122,7 @@ public final class RPCStream: @unchecked Sendable {
         if !ok { throw try await failure() }
     }
 
-    public func closeSend() async throws(RPCError) {
+    func closeSend() async throws(RPCError) {
         guard !closed else { return }
         closed = true
         let call = self.call
@@ -131,7 +131,7 @@ public final class RPCStream: @unchecked Sendable {
     }
 
     /// The next response, or nil once the server has ended the stream with OK.
-    public func receive() async throws(RPCError) -> Proto? {
+    func receive() async throws(RPCError) -> Proto? {
         let output = self.output
         return try await next { call throws(RPCError) in try call.takeMessage(output) }
     }

@@ -25,7 +25,7 @@ public enum ReplyFuzzing {
             return .refused
         }
         if name == "containerd.services.events.v1.Envelope" {
-            _ = EventEnvelope(proto)
+            _ = EventEnvelope(Containerd.EventService.Envelope(proto: proto))
         }
         return .decoded
     }

@@ -228,9 +228,7 @@ final class DiskModelTests: XCTestCase {
     }
 
     func criImage(id: String, tags: [String], size: UInt64, pinned: Bool = false) -> CRIImage {
-        var p = Proto(["id": .string(id), "repo_tags": .strings(tags), "size": .uint(size)])
-        if pinned { p["pinned"] = .bool(true) }
-        return CRIImage(p)
+        CRIImage(CRI.Image(id: id, repoTags: tags, size: size, pinned: pinned))
     }
 
     func testPrunePlanKeepsUsedAndPinnedAndReleasesOnlyExpiredLeases() {

@@ -5,17 +5,11 @@ import XCTest
 
 final class StatsEventsTests: XCTestCase {
     func record(id: String = "c1", cpuTS: Int64, total: UInt64?, cores: UInt64?) -> ContainerStatsRecord {
-        var cpu = Proto(["timestamp": .int(cpuTS)])
-        if let total { cpu["usage_core_nano_seconds"] = .message(Proto(["value": .uint(total)])) }
-        if let cores { cpu["usage_nano_cores"] = .message(Proto(["value": .uint(cores)])) }
-        return ContainerStatsRecord(Proto([
-            "attributes": .message(Proto(["id": .string(id), "metadata": .message(Proto(["name": .string("app")])),
-                                          "labels": .map(["io.kubernetes.pod.name": "p"])])),
-            "cpu": .message(cpu),
-            "memory": .message(Proto(["timestamp": .int(cpuTS), "working_set_bytes": .message(Proto(["value": .uint(2 << 20)]))])),
-            "writable_layer": .message(Proto(["used_bytes": .message(Proto(["value": .uint(1536)])),
-                                              "inodes_used": .message(Proto(["value": .uint(7)]))])),
-        ]))
+        ContainerStatsRecord(CRI.ContainerStats(
+            attributes: .init(id: id, metadata: .init(name: "app"), labels: ["io.kubernetes.pod.name": "p"]),
+            cpu: .init(timestamp: cpuTS, usageCoreNanoSeconds: total.map { .init(value: $0) }, usageNanoCores: cores.map { .init(value: $0) }),
+            memory: .init(timestamp: cpuTS, workingSetBytes: .init(value: 2 << 20)),
+            writableLayer: .init(usedBytes: .init(value: 1536), inodesUsed: .init(value: 7))))
     }
 
     func testRecordDecodesWrappedCounters() {
@@ -84,7 +78,7 @@ final class StatsEventsTests: XCTestCase {
     func testEventLineAndJSON() throws {
         let e = EventEnvelope(timestamp: 1_700_000_000.25, namespace: "k8s.io", topic: "/images/create",
                               typeURL: "containerd.services.images.v1.ImageCreate",
-                              payload: Proto(["name": .string("docker.io/library/busybox:1"), "labels": .map(["a": "b"])]),
+                              payload: .object(["name": .string("docker.io/library/busybox:1"), "labels": .object(["a": .string("b")])]),
                               raw: [1, 2])
         XCTAssertEqual(try EventFormat.line(e),
                        #"2023-11-14T22:13:20.250000Z k8s.io /images/create {"labels":{"a":"b"},"name":"docker.io/library/busybox:1"}"# + "\n")
@@ -97,15 +91,17 @@ final class StatsEventsTests: XCTestCase {
     }
 
     func testEnvelopeDecodesTheAnyPayload() throws {
-        let envelope = Proto([
-            "timestamp": .message(Proto(["seconds": .int(10), "nanos": .int(500_000_000)])),
-            "namespace": .string("k8s.io"), "topic": .string("/tasks/exit"),
-            "event": .message(Proto(["type_url": .string("containerd.events.TaskExit"), "value": .bytes([])])),
-        ])
+        // TaskExit{container_id: "c1", exit_status: 3}: field 1 (string), field 4 (varint).
+        let payload: [UInt8] = [0x0a, 0x02, 0x63, 0x31, 0x20, 0x03]
+        let envelope = Containerd.EventService.Envelope(
+            timestamp: .init(seconds: 10, nanos: 500_000_000), namespace: "k8s.io", topic: "/tasks/exit",
+            event: .init(typeUrl: "containerd.events.TaskExit", value: payload))
         let e = EventEnvelope(envelope)
         XCTAssertEqual(e.timestamp, 10.5)
         XCTAssertEqual(e.topic, "/tasks/exit")
         XCTAssertEqual(e.typeURL, "containerd.events.TaskExit")
-        XCTAssertNotNil(e.payload)
+        guard case .object(let o)? = e.payload else { return XCTFail("payload not decoded: \(String(describing: e.payload))") }
+        XCTAssertEqual(o["containerId"], .string("c1"))
+        XCTAssertEqual(o["exitStatus"], .number(3))
     }
 }

@@ -19,12 +19,15 @@ final class WorkloadIDTests: XCTestCase {
         }
     }
 
-    func testProtoJSONUsesCamelCaseAndObjectsForMaps() {
-        let p = Proto(["log_path": .string("/x"), "exit_code": .int(3),
-                       "labels": .map(["a": "1"]), "mounts": .list([.message(Proto(["host_path": .string("/h")]))])])
-        XCTAssertEqual(ProtoJSON.value(p), .object([
-            "logPath": .string("/x"), "exitCode": .number(3), "labels": .object(["a": .string("1")]),
-            "mounts": .array([.object(["hostPath": .string("/h")])]),
-        ]))
+    func testPlainDocumentUsesCamelCaseAndObjectsForMaps() {
+        let status = CRI.ContainerStatus(exitCode: 3, labels: ["a": "1"], mounts: [.init(hostPath: "/h")], logPath: "/x")
+        guard case .object(let o) = JSONValue(MessageDocuments.plain(status)) else { return XCTFail("not an object") }
+        XCTAssertEqual(o["logPath"], .string("/x"))
+        XCTAssertEqual(o["exitCode"], .number(3))
+        XCTAssertEqual(o["labels"], .object(["a": .string("1")]))
+        XCTAssertEqual(o["state"], .number(0), "enums as numbers")
+        guard case .array(let mounts)? = o["mounts"], case .object(let mount)? = mounts.first else { return XCTFail("\(o)") }
+        XCTAssertEqual(mount["hostPath"], .string("/h"))
+        XCTAssertNil(o["metadata"], "an unset message is left out")
     }
 }

@@ -95,8 +95,8 @@ final class FleetPodTests: XCTestCase {
         var namespace: String
         var podSpec: [String: Any]
         var container: [String: Any]
-        var sandbox: Proto
-        var config: Proto
+        var sandbox: CRI.PodSandboxConfig
+        var config: CRI.ContainerConfig
         var command: [String]
         /// (container path, host path) of each mount, longest container path first.
         var mounts: [(String, String)]
@@ -143,19 +143,16 @@ final class FleetPodTests: XCTestCase {
         let c = try XCTUnwrap(containers.first)
         XCTAssertEqual(Set(c.keys).subtracting(Self.containerKeys), [], "\(file): container keys the test does not map")
 
-        // Namespaces: NODE (2) for host ones; the pod's own network (0), the container's own PIDs (1).
+        // Namespaces: NODE for host ones; the pod's own network (POD), the container's own PIDs (CONTAINER).
         let hostNetwork = spec["hostNetwork"] as? Bool ?? false, hostPID = spec["hostPID"] as? Bool ?? false
-        let namespaces = Proto(["network": .enumeration(hostNetwork ? 2 : 0), "pid": .enumeration(hostPID ? 2 : 1), "ipc": .enumeration(0)])
+        let namespaces = CRI.NamespaceOption(network: hostNetwork ? .node : .pod, pid: hostPID ? .node : .container, ipc: .pod)
         let name = try XCTUnwrap(meta["name"] as? String) + "-lab"
         let namespace = meta["namespace"] as? String ?? "default"
         let kubelet = ["io.kubernetes.pod.name": name, "io.kubernetes.pod.namespace": namespace]
-        let sandbox = Proto([
-            "metadata": .message(Proto(["name": .string(name), "uid": .string("uid-\(name)-\(UUID().uuidString.prefix(8))"),
-                                        "namespace": .string(namespace), "attempt": .uint(0)])),
-            "log_directory": .string(logDir),
-            "labels": .map(labels.merging(kubelet) { a, _ in a }),
-            "linux": .message(Proto(["security_context": .message(Proto(["namespace_options": .message(namespaces)]))])),
-        ])
+        let sandbox = CRI.PodSandboxConfig(
+            metadata: .init(name: name, uid: "uid-\(name)-\(UUID().uuidString.prefix(8))", namespace: namespace, attempt: 0),
+            logDirectory: logDir, labels: labels.merging(kubelet) { a, _ in a },
+            linux: .init(securityContext: .init(namespaceOptions: namespaces)))
 
         // env: values, and the downward API's spec.nodeName; $(VAR) in command and args expanded from it.
         var env: [(String, String)] = []
@@ -189,7 +186,7 @@ final class FleetPodTests: XCTestCase {
             }
             volumes[vname] = path
         }
-        var mounts: [ProtoValue] = []
+        var mounts: [CRI.Mount] = []
         var table: [(String, String)] = []
         var ownPaths: [String: String] = [:]
         for m in c["volumeMounts"] as? [[String: Any]] ?? [] {
@@ -203,8 +200,7 @@ final class FleetPodTests: XCTestCase {
                 ownPaths[mountPath] = hostPath
             }
             table.append((target, hostPath))
-            mounts.append(.message(Proto(["container_path": .string(target), "host_path": .string(hostPath),
-                                          "readonly": .bool(m["readOnly"] as? Bool ?? false)])))
+            mounts.append(CRI.Mount(containerPath: target, hostPath: hostPath, readonly: m["readOnly"] as? Bool ?? false))
         }
         let own = Mapping(paths: ownPaths, kubeletConfig: "", crictlConfig: "", containerdConfig: "")
         let command = ((c["command"] as? [String] ?? []) + (c["args"] as? [String] ?? [])).map { own.map(expand($0)) }
@@ -214,37 +210,30 @@ final class FleetPodTests: XCTestCase {
         // securityContext and resources.
         let security = c["securityContext"] as? [String: Any] ?? [:]
         XCTAssertEqual(Set(security.keys).subtracting(Self.securityKeys), [], "\(file): securityContext keys the test does not map")
-        var sc = Proto(["namespace_options": .message(namespaces),
-                        "readonly_rootfs": .bool(security["readOnlyRootFilesystem"] as? Bool ?? false),
-                        "no_new_privs": .bool(!(security["allowPrivilegeEscalation"] as? Bool ?? true))])
-        if let uid = security["runAsUser"] as? Int { sc["run_as_user"] = .message(Proto(["value": .int(Int64(uid))])) }
+        var sc = CRI.LinuxContainerSecurityContext(namespaceOptions: namespaces,
+                                                   readonlyRootfs: security["readOnlyRootFilesystem"] as? Bool ?? false,
+                                                   noNewPrivs: !(security["allowPrivilegeEscalation"] as? Bool ?? true))
+        if let uid = security["runAsUser"] as? Int { sc.runAsUser = .init(value: Int64(uid)) }
         if let caps = security["capabilities"] as? [String: Any] {
             XCTAssertEqual(Set(caps.keys).subtracting(["drop", "add"]), [])
-            sc["capabilities"] = .message(Proto(["drop_capabilities": .strings(caps["drop"] as? [String] ?? []),
-                                                 "add_capabilities": .strings(caps["add"] as? [String] ?? [])]))
+            sc.capabilities = .init(addCapabilities: caps["add"] as? [String] ?? [], dropCapabilities: caps["drop"] as? [String] ?? [])
         }
-        var resources = Proto()
+        var resources = CRI.LinuxContainerResources()
         let res = c["resources"] as? [String: Any] ?? [:]
         if let memory = (res["limits"] as? [String: Any])?["memory"] as? String {
-            resources["memory_limit_in_bytes"] = .int(try Self.quantity(memory))
+            resources.memoryLimitInBytes = try Self.quantity(memory)
         }
         if let cpu = (res["requests"] as? [String: Any])?["cpu"] as? String {
             // The kubelet's shares: milli-CPUs * 1024 / 1000, at least 2.
-            resources["cpu_shares"] = .int(max(2, try Self.quantity(cpu, milli: true) * 1024 / 1000))
+            resources.cpuShares = max(2, try Self.quantity(cpu, milli: true) * 1024 / 1000)
         }
 
         let containerName = try XCTUnwrap(c["name"] as? String)
-        let config = Proto([
-            "metadata": .message(Proto(["name": .string(containerName), "attempt": .uint(0)])),
-            "image": .message(Proto(["image": .string(try XCTUnwrap(c["image"] as? String))])),
-            "command": .strings(commandOnly),
-            "args": .strings(args),
-            "envs": .list(env.map { .message(Proto(["key": .string($0.0), "value": .string($0.1)])) }),
-            "mounts": .list(mounts),
-            "log_path": .string("\(containerName)/0.log"),
-            "labels": .map(kubelet.merging(["io.kubernetes.container.name": containerName]) { a, _ in a }),
-            "linux": .message(Proto(["resources": .message(resources), "security_context": .message(sc)])),
-        ])
+        let config = CRI.ContainerConfig(
+            metadata: .init(name: containerName, attempt: 0), image: .init(image: try XCTUnwrap(c["image"] as? String)),
+            command: commandOnly, args: args, envs: env.map { CRI.KeyValue(key: $0.0, value: $0.1) }, mounts: mounts,
+            labels: kubelet.merging(["io.kubernetes.container.name": containerName]) { a, _ in a },
+            logPath: "\(containerName)/0.log", linux: .init(resources: resources, securityContext: sc))
         return ManifestPod(name: name, namespace: namespace, podSpec: spec, container: c, sandbox: sandbox, config: config, command: command,
                            mounts: table.sorted { $0.0.count > $1.0.count })
     }
@@ -365,7 +354,7 @@ final class FleetPodTests: XCTestCase {
         let stopped = try status(lab, id)
         XCTAssertEqual(stopped.state, "Exited")
         XCTAssertEqual(stopped.exitCode, Int64(hostCode), "\(stopped.status)")
-        XCTAssertEqual(stopped.status.string("reason"), hostCode == 0 ? "Completed" : "Error")
+        XCTAssertEqual(stopped.status.reason, hostCode == 0 ? "Completed" : "Error")
     }
 
     /// The Job's pod exits with kctr's code: 1 when a check fails (the kubelet config asks for the

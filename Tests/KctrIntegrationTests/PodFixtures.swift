@@ -35,30 +35,21 @@ enum PodFixture {
         return try withCRI(socket: socket) { cri in
             try await waitUntilCRIHas([pod.sandboxImage] + containers.map(\.image), cri)
             let kubelet = ["io.kubernetes.pod.name": pod.name, "io.kubernetes.pod.namespace": pod.namespace]
-            var sandbox = Proto([
-                "metadata": .message(Proto(["name": .string(pod.name), "uid": .string("uid-\(pod.name)"),
-                                            "namespace": .string(pod.namespace), "attempt": .uint(0)])),
-                "log_directory": .string(pod.logDir),
-                "labels": .map(pod.labels.merging(kubelet) { a, _ in a }),
-            ])
-            var linux = Proto()
+            var sandbox = CRI.PodSandboxConfig(
+                metadata: .init(name: pod.name, uid: "uid-\(pod.name)", namespace: pod.namespace, attempt: 0),
+                logDirectory: pod.logDir, labels: pod.labels.merging(kubelet) { a, _ in a })
+            var linux = CRI.LinuxPodSandboxConfig()
             if pod.hostNetwork {
-                linux["security_context"] = .message(Proto([
-                    "namespace_options": .message(Proto(["network": .enumeration(2)])),
-                ]))
+                linux.securityContext = .init(namespaceOptions: .init(network: .node))
             }
-            if let parent = pod.cgroupParent { linux["cgroup_parent"] = .string(parent) }
-            if !linux.fields.isEmpty { sandbox["linux"] = .message(linux) }
+            if let parent = pod.cgroupParent { linux.cgroupParent = parent }
+            if linux != CRI.LinuxPodSandboxConfig() { sandbox.linux = linux }
             let podID = try await cri.runPodSandbox(config: sandbox)
             var ids: [String] = []
             for c in containers {
-                let config = Proto([
-                    "metadata": .message(Proto(["name": .string(c.name), "attempt": .uint(c.attempt)])),
-                    "image": .message(Proto(["image": .string(c.image)])),
-                    "command": .strings(c.command),
-                    "log_path": .string(c.logPath),
-                    "labels": .map(kubelet.merging(["io.kubernetes.container.name": c.name]) { a, _ in a }),
-                ])
+                let config = CRI.ContainerConfig(
+                    metadata: .init(name: c.name, attempt: UInt32(c.attempt)), image: .init(image: c.image), command: c.command,
+                    labels: kubelet.merging(["io.kubernetes.container.name": c.name]) { a, _ in a }, logPath: c.logPath)
                 let id = try await cri.createContainer(podSandboxID: podID, config: config, sandboxConfig: sandbox)
                 if c.start { try await cri.startContainer(id: id) }
                 ids.append(id)

@@ -25,18 +25,17 @@ final class ReceiveLimitTests: XCTestCase {
                 let channel = try RPCChannel(target: "unix://\(socket)")
                 let rpc = RPCClient(channel: channel, options: CallOptions(
                     timeoutMilliseconds: 30_000, metadata: [("containerd-namespace", namespace)]))
-                let get = try await rpc.unary(RPCMethod("containerd.services.images.v1.Images", "Get"),
-                                              Proto(["name": .string("docker.io/library/busybox:kctr-test")]))
-                guard let target = get.message("image")?.message("target") else { throw SetupError("no target") }
+                let api = ContainerdAPI(rpc)
+                guard let target = try await api.image(named: "docker.io/library/busybox:kctr-test")?.target else {
+                    throw SetupError("no image docker.io/library/busybox:kctr-test")
+                }
                 let label = String(repeating: "x", count: 4000)
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for i in 0..<count {
                         if i >= 32 { try await group.next() }
                         group.addTask {
-                            let image = Proto(["name": .string("docker.io/kctr/many:\(i)"), "target": .message(target),
-                                               "labels": .map(["kctr.test/padding": label])])
-                            _ = try await rpc.unary(RPCMethod("containerd.services.images.v1.Images", "Create"),
-                                                    Proto(["image": .message(image)]))
+                            _ = try await api.createImage(ImageRecord(name: "docker.io/kctr/many:\(i)", labels: ["kctr.test/padding": label],
+                                                                      target: target))
                         }
                     }
                     try await group.waitForAll()

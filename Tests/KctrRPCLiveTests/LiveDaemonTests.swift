@@ -1,5 +1,5 @@
 import Foundation
-import KctrRPC
+@testable import KctrRPC
 import XCTest
 
 /// The RPC layer in-process against a private containerd (scripts/lab/containerd-lab):
@@ -138,7 +138,7 @@ final class LiveDaemonTests: XCTestCase {
         let (_, api) = try Self.client(try Self.lab.get(), timeout: 300)
         let started = Date()
         do {
-            try await api.rpc.serverStream(RPCMethod("containerd.services.events.v1.Events", "Subscribe"), Proto()) { _ in }
+            try await api.rpc.stream(Containerd.EventService.EventsService.subscribe, .init()) { _ in }
             XCTFail("Subscribe returned without an error")
         } catch let e as RPCError {
             XCTAssertEqual(e.code, .deadlineExceeded, "\(e)")
@@ -188,9 +188,9 @@ final class LiveDaemonTests: XCTestCase {
         for _ in 0..<20 {
             let rpc = RPCClient(channel: channel, options: CallOptions(timeoutMilliseconds: 10_000,
                                                                         metadata: [("containerd-namespace", "rpc-live")]))
-            let stream = try await rpc.openStream(RPCMethod("containerd.services.content.v1.Content", "Write"))
+            let stream = try await rpc.openStream(Containerd.Content.ContentService.write.method)
             // A WRITE with no ref: containerd refuses it (InvalidArgument) and ends the stream.
-            try? await stream.send(Proto(["action": .enumeration(1), "offset": .int(0), "data": .bytes([1, 2, 3])]))
+            try? await stream.send(Containerd.Content.WriteContentRequest(action: .write, offset: 0, data: [1, 2, 3]).proto)
             async let received = Self.receiveCode(stream)
             async let status = Self.statusCode(stream)
             let (r, s) = await (received, status)
@@ -204,8 +204,7 @@ final class LiveDaemonTests: XCTestCase {
         let (_, api) = try Self.client(try Self.lab.get())
         let missing = "sha256:" + String(repeating: "0", count: 64)
         do {
-            _ = try await api.rpc.unary(RPCMethod("containerd.services.content.v1.Content", "Info"),
-                                        Proto(["digest": .string(missing)]))
+            _ = try await api.rpc.call(Containerd.Content.ContentService.info, .init(digest: missing))
             XCTFail("Info of a missing blob succeeded")
         } catch {
             XCTAssertEqual(error.code, .notFound, "\(error)")

@@ -164,18 +164,20 @@ final class ModelTests: XCTestCase {
 
     func testDescriptorProtoOmitsEmptyAnnotations() {
         let d = Descriptor(mediaType: "m", digest: "d", size: 3)
-        XCTAssertEqual(d.proto, Proto(["media_type": .string("m"), "digest": .string("d"), "size": .int(3)]))
-        XCTAssertEqual(Descriptor(d.proto), d)
+        XCTAssertEqual(d.message.proto, Proto(["media_type": .string("m"), "digest": .string("d"), "size": .int(3)]))
+        XCTAssertEqual(Descriptor(.init(proto: d.message.proto)), d)
         let a = Descriptor(mediaType: "m", digest: "d", size: 3, annotations: ["k": "v"])
-        XCTAssertEqual(a.proto.map("annotations"), ["k": "v"])
-        XCTAssertEqual(Descriptor(a.proto), a)
+        XCTAssertEqual(a.message.proto.map("annotations"), ["k": "v"])
+        XCTAssertEqual(Descriptor(.init(proto: a.message.proto)), a)
     }
 
     func testSnapshotKinds() {
-        XCTAssertEqual(SnapshotInfo(Proto(["kind": .enumeration(1)])).kind, "view")
-        XCTAssertEqual(SnapshotInfo(Proto(["kind": .enumeration(2)])).kind, "active")
-        XCTAssertEqual(SnapshotInfo(Proto(["kind": .enumeration(3)])).kind, "committed")
-        XCTAssertEqual(SnapshotInfo(Proto(["kind": .enumeration(0)])).kind, "unknown")
-        XCTAssertEqual(SnapshotInfo(Proto()).kind, "unknown")
+        func kind(_ p: Proto) -> String { SnapshotInfo(Containerd.Snapshots.Info(proto: p)).kind }
+        XCTAssertEqual(kind(Proto(["kind": .enumeration(1)])), "view")
+        XCTAssertEqual(kind(Proto(["kind": .enumeration(2)])), "active")
+        XCTAssertEqual(kind(Proto(["kind": .enumeration(3)])), "committed")
+        XCTAssertEqual(kind(Proto(["kind": .enumeration(0)])), "unknown")
+        XCTAssertEqual(kind(Proto(["kind": .enumeration(9)])), "unknown")
+        XCTAssertEqual(kind(Proto()), "unknown")
     }
 }

@@ -99,7 +99,7 @@ final class ProtoCodecTests: XCTestCase {
         XCTAssertEqual(back.message("target")?.int("size"), 1609)
         XCTAssertEqual(back.message("target")?.map("annotations"), ["org.opencontainers.image.ref.name": "1.36"])
 
-        let record = ImageRecord(back)
+        let record = ImageRecord(Containerd.Images.Image(proto: back))
         XCTAssertEqual(record.name, "docker.io/library/busybox:1.36")
         XCTAssertEqual(record.target, Descriptor(mediaType: "application/vnd.oci.image.index.v1+json",
                                                  digest: "sha256:ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb",
@@ -213,7 +213,7 @@ final class ProtoCodecTests: XCTestCase {
         XCTAssertEqual(images[0].int("size"), Int64.max) // clamped
         XCTAssertEqual(images[1], Proto(["id": .string("b"), "size": .uint(0), "username": .string(""), "pinned": .bool(false)]))
 
-        let cri = CRIImage(images[0])
+        let cri = CRIImage(CRI.Image(proto: images[0]))
         XCTAssertEqual(cri.id, "sha256:2e7d2c03a9507ae265ecf5b5356885a53393a2029d241394997265a1a25aefc6")
         XCTAssertEqual(cri.repoTags, ["docker.io/library/busybox:1.36"])
         XCTAssertEqual(cri.size, 9_223_372_036_854_775_808)
@@ -233,7 +233,7 @@ final class ProtoCodecTests: XCTestCase {
         let noMessage = Proto(["type": .string("t"), "id": .string("x"), "init_err": .message(Proto(["code": .int(13)]))])
         let decoded = try roundTrip(Proto(["plugins": .list([.message(plugin), .message(ok), .message(noMessage)])]),
                                     "containerd.services.introspection.v1.Introspection", "Plugins", output: true)
-        let records = decoded.messages("plugins").map(PluginRecord.init)
+        let records = decoded.messages("plugins").map { PluginRecord(Containerd.Introspection.Plugin(proto: $0)) }
         XCTAssertEqual(records.count, 3)
         XCTAssertEqual(records[0].type, "io.containerd.snapshotter.v1")
         XCTAssertEqual(records[0].id, "btrfs")
