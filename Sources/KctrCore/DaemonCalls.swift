@@ -41,7 +41,7 @@ public protocol CRIImageCalls: Sendable {
     /// nil when CRI does not know the image.
     func imageStatus(_ ref: String) async throws(RPCError) -> CRIImage?
     func imageStatus(_ ref: String, verbose: Bool) async throws(RPCError) -> ImageStatusReport
-    func pullImage(_ ref: String, auth: RegistryAuth?, sandboxConfig: Proto?, timeoutMilliseconds: Int64) async throws(RPCError) -> String
+    func pullImage(_ ref: String, auth: RegistryAuth?, sandboxConfig: CRI.PodSandboxConfig?, timeoutMilliseconds: Int64) async throws(RPCError) -> String
     func imageFsMountpoints() async throws(RPCError) -> [String]
     func imageFsInfo() async throws(RPCError) -> ImageFsInfoRecord
 }

@@ -133,7 +133,7 @@ public struct ImagePuller: Sendable {
         var seen: [String: (offset: Int64, total: Int64)] = [:]
         report(.step("resolving"))
         while !Task.isCancelled {
-            if let ingests = try? await session.containerd.namespaced(Workloads.criNamespace).ingestStatuses(), !ingests.isEmpty {
+            if let ingests = try? await session.store.namespacedStore(Workloads.criNamespace).ingestStatuses(), !ingests.isEmpty {
                 for i in ingests {
                     let before = seen[i.ref]?.offset ?? 0
                     if i.offset > before { report(.bytes(i.offset - before)) }

@@ -89,7 +89,7 @@ public struct PluginRecord: Sendable, Equatable, Codable {
     /// Set when the plugin failed to initialise (or was skipped).
     public var initError: String?
 
-    init(_ p: Containerd.Introspection.Plugin) {
+    public init(_ p: Containerd.Introspection.Plugin) {
         type = p.type
         id = p.id
         requires = p.requires
@@ -147,7 +147,7 @@ public struct SnapshotInfo: Sendable, Equatable, Codable {
     public var kind: String
     public var labels: [String: String]
 
-    init(_ p: Containerd.Snapshots.Info) {
+    public init(_ p: Containerd.Snapshots.Info) {
         name = p.name
         parent = p.parent
         kind = SnapshotInfo.kindName(p.kind)
@@ -169,7 +169,7 @@ public struct ContentInfo: Sendable, Equatable, Codable {
     public var size: Int64
     public var labels: [String: String]
 
-    init(_ p: Containerd.Content.Info) {
+    public init(_ p: Containerd.Content.Info) {
         digest = p.digest
         size = p.size
         labels = p.labels
@@ -213,7 +213,7 @@ public struct CRIImage: Sendable, Equatable, Codable {
     public var size: UInt64
     public var pinned: Bool
 
-    init(_ p: CRI.Image) {
+    public init(_ p: CRI.Image) {
         id = p.id
         repoTags = p.repoTags
         repoDigests = p.repoDigests

@@ -129,7 +129,7 @@ struct FakeDaemon: CRICalls, ContainerdStoreCalls {
         return ImageStatusReport(image: nil, info: [:])
     }
 
-    func pullImage(_ ref: String, auth: RegistryAuth?, sandboxConfig: Proto?, timeoutMilliseconds: Int64) async throws(RPCError) -> String {
+    func pullImage(_ ref: String, auth: RegistryAuth?, sandboxConfig: CRI.PodSandboxConfig?, timeoutMilliseconds: Int64) async throws(RPCError) -> String {
         try call(Self.image + "PullImage")
         return ref
     }
@@ -181,7 +181,7 @@ struct FakeDaemon: CRICalls, ContainerdStoreCalls {
 
     func contentInfo(digest: String) async throws(RPCError) -> ContentInfo? {
         try call("containerd.services.content.v1.Content/Info")
-        return blobs[digest].map { ContentInfo(Proto(["digest": .string(digest), "size": .int(Int64($0.count))])) }
+        return blobs[digest].map { ContentInfo(Containerd.Content.Info(digest: digest, size: Int64($0.count))) }
     }
 
     func readBlob(digest: String, size: Int64, limit: Int64) async throws -> [UInt8] {
@@ -200,7 +200,7 @@ struct FakeDaemon: CRICalls, ContainerdStoreCalls {
     func snapshot(snapshotter: String, key: String) async throws(RPCError) -> SnapshotInfo? {
         try call("containerd.services.snapshots.v1.Snapshots/Stat")
         guard snapshots.contains("\(snapshotter)/\(key)") else { return nil }
-        return SnapshotInfo(Proto(["name": .string(key)]))
+        return SnapshotInfo(Containerd.Snapshots.Info(name: key))
     }
 
     func snapshotList(snapshotter: String) async throws -> [SnapshotRecord] {
@@ -231,93 +231,88 @@ struct FakeDaemon: CRICalls, ContainerdStoreCalls {
     }
 }
 
-/// CRI's messages as the wire decodes them, built from the few fields the tests set. The one place the tests
-/// spell CRI's field names.
+/// CRI's messages as the wire decodes them, built from the few fields the tests set, as the generated typed
+/// messages.
 enum FakeCRI {
     static let nanosPerSecond: Int64 = 1_000_000_000
 
     static func pod(_ id: String, name: String, namespace: String = "default", ready: Bool = true, createdAt: Int64,
                     labels: [String: String] = [:], handler: String = "") -> SandboxSummary {
-        SandboxSummary(Proto([
-            "id": .string(id),
-            "metadata": .message(Proto(["name": .string(name), "uid": .string("uid-" + name), "namespace": .string(namespace), "attempt": .uint(0)])),
-            "state": .enumeration(ready ? 0 : 1), "created_at": .int(createdAt), "labels": .map(labels), "runtime_handler": .string(handler),
-        ]))
+        SandboxSummary(CRI.PodSandbox(
+            id: id, metadata: CRI.PodSandboxMetadata(name: name, uid: "uid-" + name, namespace: namespace, attempt: 0),
+            state: ready ? .sandboxReady : .sandboxNotready, createdAt: createdAt, labels: labels, runtimeHandler: handler))
     }
 
-    enum State: Int32 { case created = 0, running, exited, unknown }
+    enum State {
+        case created, running, exited, unknown
+
+        var cri: CRI.ContainerState {
+            switch self {
+            case .created: .containerCreated
+            case .running: .containerRunning
+            case .exited: .containerExited
+            case .unknown: .containerUnknown
+            }
+        }
+    }
 
     static func container(_ id: String, name: String, pod: SandboxSummary, state: State = .running, image: String, imageRef: String,
                           createdAt: Int64, labels: [String: String] = [:]) -> ContainerSummary {
-        ContainerSummary(Proto([
-            "id": .string(id), "pod_sandbox_id": .string(pod.id),
-            "metadata": .message(Proto(["name": .string(name), "attempt": .uint(0)])),
-            "image": .message(Proto(["image": .string(image)])), "image_ref": .string(imageRef),
-            "state": .enumeration(state.rawValue), "created_at": .int(createdAt), "labels": .map(labels),
-        ]))
+        ContainerSummary(CRI.Container(
+            id: id, podSandboxId: pod.id, metadata: CRI.ContainerMetadata(name: name, attempt: 0),
+            image: CRI.ImageSpec(image: image), imageRef: imageRef, state: state.cri, createdAt: createdAt, labels: labels))
     }
 
     /// `ContainerStatus` from the recorded document under Fixtures/inspect (protobuf's JSON names), with its
     /// verbose `info`.
-    static func containerStatus(id: String, state: State, exitCode: Int64 = 0, name: String, createdAt: Int64,
+    static func containerStatus(id: String, state: State, exitCode: Int32 = 0, name: String, createdAt: Int64,
                                 labels: [String: String] = [:], info: String) -> ContainerStatusReport {
-        ContainerStatusReport(status: Proto([
-            "id": .string(id), "metadata": .message(Proto(["name": .string(name), "attempt": .uint(0)])),
-            "state": .enumeration(state.rawValue), "created_at": .int(createdAt), "exit_code": .int(exitCode),
-            "image": .message(Proto(["image": .string("docker.io/library/busybox:1.36")])),
-            "image_ref": .string("sha256:" + String(repeating: "b", count: 64)), "labels": .map(labels),
-            "log_path": .string("/var/log/pods/\(name).log"),
-        ]), info: ["info": info])
+        ContainerStatusReport(status: CRI.ContainerStatus(
+            id: id, metadata: CRI.ContainerMetadata(name: name, attempt: 0), state: state.cri, createdAt: createdAt,
+            exitCode: exitCode, image: CRI.ImageSpec(image: "docker.io/library/busybox:1.36"),
+            imageRef: "sha256:" + String(repeating: "b", count: 64), labels: labels, logPath: "/var/log/pods/\(name).log"),
+            info: ["info": info])
     }
 
     static func podStatus(_ pod: SandboxSummary, ip: String?, hostNetwork: Bool = false, info: String) -> SandboxStatus {
-        var status = pod.proto
-        if let ip { status["network"] = .message(Proto(["ip": .string(ip)])) }
-        status["linux"] = .message(Proto(["namespaces": .message(Proto(["options": .message(Proto([
-            "network": .enumeration(hostNetwork ? 2 : 0), "pid": .enumeration(1), "ipc": .enumeration(0),
-        ]))]))]))
+        let m = pod.message
+        let options = CRI.NamespaceOption(network: hostNetwork ? .node : .pod, pid: .container, ipc: .pod)
+        let status = CRI.PodSandboxStatus(
+            id: m.id, metadata: m.metadata, state: m.state, createdAt: m.createdAt,
+            network: ip.map { CRI.PodSandboxNetworkStatus(ip: $0) },
+            linux: CRI.LinuxPodSandboxStatus(namespaces: CRI.Namespace(options: options)),
+            labels: m.labels, annotations: m.annotations, runtimeHandler: m.runtimeHandler)
         return SandboxStatus(status: status, info: ["info": info])
     }
 
     static func containerStats(_ c: ContainerSummary, cpuAt seconds: Int64, coreNanos: UInt64?, nanoCores: UInt64?,
                                workingSet: UInt64?, layerBytes: UInt64? = nil) -> ContainerStatsRecord {
-        func wrapped(_ v: UInt64?) -> ProtoValue? { v.map { .message(Proto(["value": .uint($0)])) } }
-        var cpu = Proto(["timestamp": .int(seconds * nanosPerSecond)])
-        cpu["usage_core_nano_seconds"] = wrapped(coreNanos)
-        cpu["usage_nano_cores"] = wrapped(nanoCores)
-        var memory = Proto(["timestamp": .int(seconds * nanosPerSecond)])
-        memory["working_set_bytes"] = wrapped(workingSet)
-        var layer = Proto(["fs_id": .message(Proto(["mountpoint": .string("/var/lib/containerd/overlayfs")]))])
-        layer["used_bytes"] = wrapped(layerBytes)
-        return ContainerStatsRecord(Proto([
-            "attributes": .message(Proto([
-                "id": .string(c.id), "metadata": .message(Proto(["name": .string(c.name), "attempt": .uint(0)])),
-                "labels": .map(["io.kubernetes.sandbox.id": c.podSandboxID]),
-            ])),
-            "cpu": .message(cpu), "memory": .message(memory), "writable_layer": .message(layer),
-        ]))
+        func wrapped(_ v: UInt64?) -> CRI.UInt64Value? { v.map { CRI.UInt64Value(value: $0) } }
+        return ContainerStatsRecord(CRI.ContainerStats(
+            attributes: CRI.ContainerAttributes(id: c.id, metadata: CRI.ContainerMetadata(name: c.name, attempt: 0),
+                                                labels: ["io.kubernetes.sandbox.id": c.podSandboxID]),
+            cpu: CRI.CpuUsage(timestamp: seconds * nanosPerSecond, usageCoreNanoSeconds: wrapped(coreNanos), usageNanoCores: wrapped(nanoCores)),
+            memory: CRI.MemoryUsage(timestamp: seconds * nanosPerSecond, workingSetBytes: wrapped(workingSet)),
+            writableLayer: CRI.FilesystemUsage(fsId: CRI.FilesystemIdentifier(mountpoint: "/var/lib/containerd/overlayfs"),
+                                               usedBytes: wrapped(layerBytes))))
     }
 
     static func podStats(_ pod: SandboxSummary, cpuAt seconds: Int64, coreNanos: UInt64, nanoCores: UInt64?,
                          processes: UInt64) -> PodSandboxStatsRecord {
-        var cpu = Proto(["timestamp": .int(seconds * nanosPerSecond), "usage_core_nano_seconds": .message(Proto(["value": .uint(coreNanos)]))])
-        if let nanoCores { cpu["usage_nano_cores"] = .message(Proto(["value": .uint(nanoCores)])) }
-        return PodSandboxStatsRecord(Proto([
-            "attributes": .message(Proto([
-                "id": .string(pod.id),
-                "metadata": .message(Proto(["name": .string(pod.name), "namespace": .string(pod.namespace), "uid": .string(pod.uid)])),
-            ])),
-            "linux": .message(Proto(["cpu": .message(cpu), "process": .message(Proto(["process_count": .message(Proto(["value": .uint(processes)]))]))])),
-        ]))
+        PodSandboxStatsRecord(CRI.PodSandboxStats(
+            attributes: CRI.PodSandboxAttributes(id: pod.id, metadata: CRI.PodSandboxMetadata(name: pod.name, uid: pod.uid, namespace: pod.namespace)),
+            linux: CRI.LinuxPodSandboxStats(
+                cpu: CRI.CpuUsage(timestamp: seconds * nanosPerSecond, usageCoreNanoSeconds: CRI.UInt64Value(value: coreNanos),
+                                  usageNanoCores: nanoCores.map { CRI.UInt64Value(value: $0) }),
+                process: CRI.ProcessUsage(processCount: CRI.UInt64Value(value: processes)))))
     }
 
     static func image(_ id: String, tags: [String], digests: [String] = [], pinned: Bool = false) -> CRIImage {
-        CRIImage(Proto(["id": .string(id), "repo_tags": .strings(tags), "repo_digests": .strings(digests), "size": .uint(1000), "pinned": .bool(pinned)]))
+        CRIImage(CRI.Image(id: id, repoTags: tags, repoDigests: digests, size: 1000, pinned: pinned))
     }
 
     static func plugin(_ type: String, _ id: String, exports: [String: String] = [:], initError: String? = nil) -> PluginRecord {
-        var p = Proto(["type": .string(type), "id": .string(id), "exports": .map(exports)])
-        if let initError { p["init_err"] = .message(Proto(["message": .string(initError)])) }
-        return PluginRecord(p)
+        PluginRecord(Containerd.Introspection.Plugin(type: type, id: id, exports: exports,
+                                                      initErr: initError.map { Google.RPC.Status(message: $0) }))
     }
 }

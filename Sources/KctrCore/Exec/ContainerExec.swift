@@ -59,7 +59,7 @@ public struct ContainerExec: Sendable {
     /// A prefix CRI does not know: say whether containerd has such a container that is not CRI's.
     private func refuseNonCRI(_ prefix: String) async throws {
         guard !prefix.isEmpty else { return }
-        let records = (try? await session.containerd.namespaced(Workloads.criNamespace).containers()) ?? []
+        let records = (try? await session.store.namespacedStore(Workloads.criNamespace).containers()) ?? []
         guard let other = records.first(where: { $0.id.hasPrefix(prefix) }) else { return }
         if other.labels["io.cri-containerd.kind"] == "sandbox" {
             throw KctrError("\(other.id.prefix(13)) is a pod's sandbox (its pause container), not a container to exec into",
