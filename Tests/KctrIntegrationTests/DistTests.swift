@@ -68,7 +68,7 @@ final class DistTests: XCTestCase {
 
         let r = inNamespace(root: root, socket: lab.socket, "exec chroot \(root) /kctr --address /containerd.sock version\n")
         XCTAssertExit(r, 0)
-        XCTAssertTrue(r.stdout.contains("containerd:\n  Version:             1."), r.stdout + r.stderr)
+        XCTAssertTrue(Self.namesDaemon(r.stdout, lab), r.stdout + r.stderr)
         XCTAssertTrue(r.stdout.contains("RuntimeName:         containerd"), r.stdout)
         // info decodes the CRI config (JSON, Foundation); verify-runtime's daemon checks talk gRPC and CRI.
         let info = inNamespace(root: root, socket: lab.socket, "exec chroot \(root) /kctr --address /containerd.sock info -o json\n")
@@ -77,7 +77,9 @@ final class DistTests: XCTestCase {
         let verify = inNamespace(root: root, socket: lab.socket,
                                  "exec chroot \(root) /kctr --address /containerd.sock verify-runtime --check daemon\n")
         XCTAssertExit(verify, 0)
-        XCTAssertTrue(verify.stdout.contains("4 passed, 0 warnings, 0 failed"), verify.stdout + verify.stderr)
+        // Which checks pass or skip depends on the version (deprecations from 1.7, no kubelet in the root); none warns or fails.
+        XCTAssertTrue(verify.stdout.contains(" passed, 0 warnings, 0 failed"), verify.stdout + verify.stderr)
+        XCTAssertTrue(verify.stdout.contains("PASS daemon.cri-serving"), verify.stdout)
         // import and export: libarchive (tar, gzip) and its iconv with no gconv files, writing with no /tmp.
         try FileManager.default.copyItem(atPath: try TestImages.path("busybox.oci.tar"), toPath: root + "/busybox.oci.tar")
         let transfer = inNamespace(root: root, socket: lab.socket, """
@@ -95,6 +97,12 @@ final class DistTests: XCTestCase {
         try FileManager.default.copyItem(atPath: Paths.kctr, toPath: root + "/kctr-debug")
         let c = inNamespace(root: root, socket: lab.socket, "exec chroot \(root) /kctr-debug --version\n")
         XCTAssertEqual(c.status, 127, c.stdout + c.stderr)
+    }
+
+    /// `kctr version` names the lab's containerd (Debian writes 1.6.20~ds1, upstream v2.3.4).
+    static func namesDaemon(_ out: String, _ lab: Lab) -> Bool {
+        let major = lab.version.major
+        return out.contains("containerd:\n  Version:             \(major).") || out.contains("containerd:\n  Version:             v\(major).")
     }
 
     /// Debian 11 (glibc 2.31; the glibc-dynamic dist/kctr of before needed 2.36): a minimal root made
@@ -120,7 +128,7 @@ final class DistTests: XCTestCase {
         let r = runProcess(["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script], timeout: 120)
         XCTAssertExit(r, 0)
         XCTAssertTrue(r.stdout.hasPrefix("GNU C Library (Debian GLIBC 2.31"), "not Debian 11's glibc: \(r.stdout)")
-        XCTAssertTrue(r.stdout.contains("containerd:\n  Version:             1."), r.stdout + r.stderr)
+        XCTAssertTrue(Self.namesDaemon(r.stdout, lab), r.stdout + r.stderr)
     }
 
     /// verify-runtime's runtime probe (runc --version) runs from the static binary: pipe2 and the
