@@ -111,7 +111,46 @@ public struct ImageCatalog: Sendable {
         var problem: String?
     }
 
+    /// What each target's blobs say (from ImageFactsCache where it has the target; the targets read from
+    /// containerd are added to it), then which of their layer stacks are unpacked, asked in one call.
     private func resolveAll(_ targets: [Descriptor], snapshotter: String) async -> [String: Resolved] {
+        let cache = session.config.cacheDirectory.map { ImageFactsCache(directory: $0) }
+        var (entries, note) = cache?.load() ?? ([:], nil)
+        if let note { session.debug("image cache: \(note)") }
+        let missing = targets.filter { entries[$0.digest] == nil }
+        if let cache { session.debug("image cache \(cache.directory): \(targets.count - missing.count) of \(targets.count) image(s) known") }
+        var out = await readAll(missing)
+        var added = 0
+        for t in targets {
+            if let e = entries[t.digest] {
+                out[t.digest] = Resolved(size: e.size, platforms: e.platforms, configDigest: e.configDigest, chainID: e.chainID)
+            } else if let r = out[t.digest], r.problem == nil, let config = r.configDigest {
+                entries[t.digest] = ImageFactsCache.Entry(size: r.size, platforms: r.platforms, configDigest: config, chainID: r.chainID)
+                added += 1
+            }
+        }
+        if let cache, added > 0 || note != nil {
+            do {
+                try cache.store(entries, keep: Set(targets.map(\.digest)))
+            } catch {
+                session.debug("image cache: \(error)")
+            }
+        }
+        let chains = Set(out.values.compactMap { $0.problem == nil ? $0.chainID : nil })
+        guard !chains.isEmpty else { return out }
+        do {
+            let present = try await session.containerd.existingSnapshots(snapshotter: snapshotter, keys: chains.sorted())
+            for (digest, r) in out where r.problem == nil {
+                out[digest]?.unpacked = r.chainID.map(present.contains) ?? false
+            }
+        } catch {
+            for (digest, r) in out where r.problem == nil && r.chainID != nil { out[digest]?.problem = "\(error)" }
+        }
+        return out
+    }
+
+    /// `readBlobs` of each target, `concurrency` at a time.
+    private func readAll(_ targets: [Descriptor]) async -> [String: Resolved] {
         await withTaskGroup(of: (String, Resolved).self) { group in
             var out: [String: Resolved] = [:]
             var next = 0
@@ -119,7 +158,7 @@ public struct ImageCatalog: Sendable {
                 guard next < targets.count else { return }
                 let target = targets[next]
                 next += 1
-                group.addTask { (target.digest, await resolve(target, snapshotter: snapshotter)) }
+                group.addTask { (target.digest, await readBlobs(target)) }
             }
             for _ in 0..<min(concurrency, targets.count) { add() }
             while let (digest, r) = await group.next() {
@@ -132,6 +171,19 @@ public struct ImageCatalog: Sendable {
 
     /// Walks index -> node manifest -> config, then looks for the snapshot.
     func resolve(_ target: Descriptor, snapshotter: String) async -> Resolved {
+        var r = await readBlobs(target)
+        if r.problem == nil, let chain = r.chainID {
+            do {
+                r.unpacked = try await session.containerd.snapshot(snapshotter: snapshotter, key: chain) != nil
+            } catch {
+                r.problem = "\(error)"
+            }
+        }
+        return r
+    }
+
+    /// What the index, the node's manifest and its config say: the cacheable part of `Resolved`.
+    private func readBlobs(_ target: Descriptor) async -> Resolved {
         var r = Resolved()
         let reader = BlobJSONReader(api: session.containerd)
         do {
@@ -160,9 +212,6 @@ public struct ImageCatalog: Sendable {
             }
             r.configDigest = manifest.config.digest
             r.chainID = Digest.chainID(config.rootfs?.diffIDs ?? [])
-            if let chain = r.chainID {
-                r.unpacked = try await session.containerd.snapshot(snapshotter: snapshotter, key: chain) != nil
-            }
         } catch let e as RPCError where e.code == .notFound {
             r.problem = "content missing: \(e.message)"
         } catch {

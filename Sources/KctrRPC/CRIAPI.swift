@@ -48,8 +48,7 @@ public struct CRIAPI: Sendable {
     }
 
     public func listImages() async throws(RPCError) -> [CRIImage] {
-        let r = try await rpc.unary(RPCMethod(Service.image, "ListImages"))
-        return r.messages("images").map(CRIImage.init)
+        try await rpc.unary(RPCMethod(Service.image, "ListImages"), decode: ImageListWire.criImages)
     }
 
     /// Pulls `ref` through the CRI plugin, so containerd's registry configuration applies (hosts.toml

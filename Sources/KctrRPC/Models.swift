@@ -204,6 +204,14 @@ public struct CRIImage: Sendable, Equatable, Codable {
     public var size: UInt64
     public var pinned: Bool
 
+    public init(id: String, repoTags: [String], repoDigests: [String], size: UInt64, pinned: Bool) {
+        self.id = id
+        self.repoTags = repoTags
+        self.repoDigests = repoDigests
+        self.size = size
+        self.pinned = pinned
+    }
+
     init(_ p: Proto) {
         id = p.string("id")
         repoTags = p.strings("repo_tags")
