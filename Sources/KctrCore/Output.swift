@@ -48,9 +48,8 @@ public enum Render {
     /// each byte is one character), else its grapheme count. Counting graphemes of every cell was a
     /// fifth of `images ls` with 5,000 names.
     static func characters(_ text: String) -> Int {
-        let utf8 = text.utf8
-        for b in utf8 where b >= 0x80 || b == 0x0D { return text.count }
-        return utf8.count
+        let ascii = text.utf8.withContiguousStorageIfAvailable { !$0.contains { $0 >= 0x80 || $0 == 0x0D } }
+        return ascii == true ? text.utf8.count : text.count
     }
 
     /// Left-aligned columns separated by three spaces.
