@@ -105,6 +105,7 @@ public struct ImageCatalog: Sendable {
     struct Resolved: Sendable {
         var size: Int64 = 0
         var platforms: [Platform] = []
+        var manifestDigest: String?
         var configDigest: String?
         var chainID: String?
         var unpacked = false
@@ -117,15 +118,25 @@ public struct ImageCatalog: Sendable {
         let cache = session.config.cacheDirectory.map { ImageFactsCache(directory: $0) }
         var (entries, note) = cache?.load() ?? ([:], nil)
         if let note { session.debug("image cache: \(note)") }
-        let missing = targets.filter { entries[$0.digest] == nil }
-        if let cache { session.debug("image cache \(cache.directory): \(targets.count - missing.count) of \(targets.count) image(s) known") }
-        var out = await readAll(missing)
+        let hits = targets.filter { entries[$0.digest] != nil }
+        if let cache { session.debug("image cache \(cache.directory): \(hits.count) of \(targets.count) image(s) known") }
+        // The blobs of the known ones must still be in the namespace: checked while the others are read.
+        async let absentCall = absentBlobs(hits.compactMap { t in entries[t.digest].map { (t.digest, $0) } })
+        var out = await readAll(targets.filter { entries[$0.digest] == nil })
+        let absent = await absentCall
+        if !absent.isEmpty {
+            session.debug("image cache: \(absent.count) known image(s) miss a blob in the namespace: read again")
+            for d in absent { entries[d] = nil }
+            out.merge(await readAll(hits.filter { absent.contains($0.digest) })) { _, new in new }
+        }
         var added = 0
         for t in targets {
             if let e = entries[t.digest] {
-                out[t.digest] = Resolved(size: e.size, platforms: e.platforms, configDigest: e.configDigest, chainID: e.chainID)
-            } else if let r = out[t.digest], r.problem == nil, let config = r.configDigest {
-                entries[t.digest] = ImageFactsCache.Entry(size: r.size, platforms: r.platforms, configDigest: config, chainID: r.chainID)
+                out[t.digest] = Resolved(size: e.size, platforms: e.platforms, manifestDigest: e.manifestDigest,
+                                         configDigest: e.configDigest, chainID: e.chainID)
+            } else if let r = out[t.digest], r.problem == nil, let manifest = r.manifestDigest, let config = r.configDigest {
+                entries[t.digest] = ImageFactsCache.Entry(size: r.size, platforms: r.platforms, manifestDigest: manifest,
+                                                          configDigest: config, chainID: r.chainID)
                 added += 1
             }
         }
@@ -147,6 +158,21 @@ public struct ImageCatalog: Sendable {
             for (digest, r) in out where r.problem == nil && r.chainID != nil { out[digest]?.problem = "\(error)" }
         }
         return out
+    }
+
+    /// The targets (of `known`) whose target, manifest or config blob the namespace no longer has: one
+    /// Content.List naming them all (filters are ORed). All of them when the call fails.
+    private func absentBlobs(_ known: [(String, ImageFactsCache.Entry)]) async -> Set<String> {
+        guard !known.isEmpty else { return [] }
+        let wanted = Set(known.flatMap { [$0.0, $0.1.manifestDigest, $0.1.configDigest] })
+        do {
+            // Quoted: a digest's ':' is not a bare filter value; digests hold no quote to escape.
+            let present = Set(try await session.containerd.contentList(filters: wanted.sorted().map { "digest==\"\($0)\"" }).map(\.digest))
+            return Set(known.filter { d, e in ![d, e.manifestDigest, e.configDigest].allSatisfy(present.contains) }.map(\.0))
+        } catch {
+            session.debug("image cache: cannot check the blobs of known images: \(error)")
+            return Set(known.map(\.0))
+        }
     }
 
     /// `readBlobs` of each target, `concurrency` at a time.
@@ -210,6 +236,7 @@ public struct ImageCatalog: Sendable {
             if r.platforms.isEmpty, let os = config.os, let arch = config.architecture {
                 r.platforms = [Platform(os: os, architecture: arch, variant: config.variant ?? "")]
             }
+            r.manifestDigest = manifestDescriptor.digest
             r.configDigest = manifest.config.digest
             r.chainID = Digest.chainID(config.rootfs?.diffIDs ?? [])
         } catch let e as RPCError where e.code == .notFound {

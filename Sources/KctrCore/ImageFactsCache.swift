@@ -3,8 +3,9 @@ import KctrRPC
 
 /// What `images ls` read from an image's blobs (index, manifest, config), kept on disk by the image's
 /// target digest: content is addressed by its digest, so what was read for one never changes. A warm
-/// listing reads none of those blobs again; whether the image is unpacked is asked every time (a snapshot
-/// comes and goes).
+/// listing reads none of those blobs again. What can change is asked every time, in one call each for all
+/// images: whether the namespace still has the three blobs (Content.List; a missing one sends the image down
+/// the reading path, which reports it), and whether the image is unpacked (Snapshots.List).
 ///
 /// One file, `<directory>/image-facts`; the default directory is /var/cache/kctr (root only; see
 /// `directory(environment:euid:)`), and `rm -rf /var/cache/kctr` clears it. The file is input kctr did
@@ -17,21 +18,24 @@ import KctrRPC
 public struct ImageFactsCache: Sendable {
     public static let defaultDirectory = "/var/cache/kctr"
     static let fileName = "image-facts"
-    static let format = "kctr-image-facts 1"
-    /// ~120 bytes a line: some 30,000 images.
-    static let maxBytes = 4 << 20
+    static let format = "kctr-image-facts 2"
+    /// A line is ~300 bytes: `maxEntries` of them fit in `maxBytes`.
+    static let maxBytes = 8 << 20
     static let maxEntries = 20_000
 
     /// What one target digest resolved to on the node's platform.
     public struct Entry: Sendable, Equatable {
         public var size: Int64
         public var platforms: [Platform]
+        /// The node's manifest: the target itself, or the one its index names for the node.
+        public var manifestDigest: String
         public var configDigest: String
         public var chainID: String?
 
-        public init(size: Int64, platforms: [Platform], configDigest: String, chainID: String?) {
+        public init(size: Int64, platforms: [Platform], manifestDigest: String, configDigest: String, chainID: String?) {
             self.size = size
             self.platforms = platforms
+            self.manifestDigest = manifestDigest
             self.configDigest = configDigest
             self.chainID = chainID
         }
@@ -138,13 +142,14 @@ public struct ImageFactsCache: Sendable {
 
     // MARK: the file's lines
 
-    /// `<target digest> <size> <config digest> <chain ID or -> <platform>[,<platform>...]`; nil for an
+    /// `<target digest> <size> <manifest digest> <config digest> <chain ID or -> <platform>[,<platform>...]`; nil for an
     /// entry whose strings could break the format (they came from an image's JSON).
     static func line(_ digest: String, _ e: Entry) -> String? {
-        guard Digest.isValid(digest), Digest.isValid(e.configDigest), e.size >= 0,
+        guard Digest.isValid(digest), Digest.isValid(e.manifestDigest), Digest.isValid(e.configDigest), e.size >= 0,
               e.chainID.map(Digest.isValid) ?? true, !e.platforms.isEmpty,
               e.platforms.allSatisfy({ parsePlatform($0.description) == $0 }) else { return nil }
-        return "\(digest) \(e.size) \(e.configDigest) \(e.chainID ?? "-") \(e.platforms.map(\.description).joined(separator: ","))"
+        return "\(digest) \(e.size) \(e.manifestDigest) \(e.configDigest) \(e.chainID ?? "-") "
+            + e.platforms.map(\.description).joined(separator: ",")
     }
 
     /// The entries of a file written for `platform`, and how many lines were dropped.
@@ -158,17 +163,18 @@ public struct ImageFactsCache: Sendable {
         var dropped = 0
         for line in lines.dropFirst() {
             let f = line.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
-            guard f.count == 5, Digest.isValid(f[0]), let size = Int64(f[1]), size >= 0, Digest.isValid(f[2]),
-                  f[3] == "-" || Digest.isValid(f[3]) else {
+            guard f.count == 6, Digest.isValid(f[0]), let size = Int64(f[1]), size >= 0, Digest.isValid(f[2]),
+                  Digest.isValid(f[3]), f[4] == "-" || Digest.isValid(f[4]) else {
                 dropped += 1
                 continue
             }
-            let platforms = f[4].split(separator: ",", omittingEmptySubsequences: false).map { parsePlatform(String($0)) }
+            let platforms = f[5].split(separator: ",", omittingEmptySubsequences: false).map { parsePlatform(String($0)) }
             guard !platforms.isEmpty, platforms.allSatisfy({ $0 != nil }) else {
                 dropped += 1
                 continue
             }
-            out[f[0]] = Entry(size: size, platforms: platforms.compactMap { $0 }, configDigest: f[2], chainID: f[3] == "-" ? nil : f[3])
+            out[f[0]] = Entry(size: size, platforms: platforms.compactMap { $0 }, manifestDigest: f[2], configDigest: f[3],
+                              chainID: f[4] == "-" ? nil : f[4])
         }
         return (out, dropped)
     }

@@ -8,8 +8,9 @@ import Glibc
 /// Why not ProtoCodec: with 5,000 names, protobuf-c's unpack, its free and the `Proto` tree in between
 /// cost ~300M instructions of the command's ~590M (callgrind), for a reply of 1.7 MB; this reads each
 /// field once. What it keeps from the general decoder:
-/// - the same results: proto3's last value wins for a scalar, a message field seen twice is merged
-///   (as protobuf-c merges it), a map's later entry wins, a string ends at its first NUL (protobuf-c hands
+/// - the same results: proto3's last value wins for a scalar, a message field seen twice is merged as
+///   protobuf-c merges it (the later copy's numbers, even absent ones, i.e. 0; its strings where it has them,
+///   else the earlier ones; the entries of both maps), a map's later entry wins, a string ends at its first NUL (protobuf-c hands
 ///   out C strings) and ill-formed UTF-8 is repaired (as `String(cString:)` does); ImageListWireTests
 ///   and the `reply` fuzz target compare the two decoders on the same bytes;
 /// - the same refusals: bytes that are not a message, a field kctr reads sent with another wire type,
@@ -169,8 +170,9 @@ enum ImageListWire {
             map[key] = value
         }
 
-        /// containerd.types.Descriptor, merged into `d` (a message field sent twice is merged).
+        /// containerd.types.Descriptor, merged into `d` as protobuf-c merges a message field sent twice.
         mutating func descriptor(_ v: Value, into d: inout Descriptor) throws(RPCError) {
+            d.size = 0
             try fields(try message(v)) { (reader: inout Reader, field, v) throws(RPCError) in
                 switch field {
                 case 1: d.mediaType = try reader.string(v)
@@ -182,9 +184,9 @@ enum ImageListWire {
             }
         }
 
-        /// google.protobuf.Timestamp, merged into `t` (a message field sent twice is merged).
+        /// google.protobuf.Timestamp; sent twice, the later copy (protobuf-c's merge keeps no number of the earlier).
         mutating func timestamp(_ v: Value, into t: inout Timestamp?) throws(RPCError) {
-            var merged = t ?? Timestamp()
+            var merged = Timestamp()
             try fields(try message(v)) { (reader: inout Reader, field, v) throws(RPCError) in
                 switch field {
                 case 1: merged.wholeSeconds = Int64(bitPattern: try reader.varint(v))
