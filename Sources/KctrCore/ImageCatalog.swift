@@ -49,6 +49,9 @@ public struct ImageCatalog: Sendable {
         async let recordsCall = containerd.images()
         // CRI only knows the k8s.io namespace; a disabled CRI plugin leaves the CRI columns empty.
         async let criCall: (images: [CRIImage], snapshotter: String?)? = isK8s ? criView() : nil
+        // Read while the daemon answers.
+        let cache = resolve ? session.config.cacheDirectory.map { ImageFactsCache(directory: $0) } : nil
+        async let cacheLoad = cache?.load() ?? ([:], nil)
         var records: [ImageRecord]
         do {
             records = try await recordsCall
@@ -63,7 +66,7 @@ public struct ImageCatalog: Sendable {
         // Many names share few targets: resolve each target once.
         var targets: [String: Descriptor] = [:]
         for r in records { targets[r.target.digest] = r.target }
-        let resolved = resolve ? await resolveAll(Array(targets.values), snapshotter: snapshotter) : [:]
+        let resolved = resolve ? await resolveAll(Array(targets.values), snapshotter: snapshotter, cache: cache, loaded: await cacheLoad) : [:]
 
         var byTag: [String: CRIImage] = [:]
         var byID: [String: CRIImage] = [:]
@@ -113,15 +116,18 @@ public struct ImageCatalog: Sendable {
     }
 
     /// What each target's blobs say (from ImageFactsCache where it has the target; the targets read from
-    /// containerd are added to it), then which of their layer stacks are unpacked, asked in one call.
-    private func resolveAll(_ targets: [Descriptor], snapshotter: String) async -> [String: Resolved] {
-        let cache = session.config.cacheDirectory.map { ImageFactsCache(directory: $0) }
-        var (entries, note) = cache?.load() ?? ([:], nil)
+    /// containerd are added to it), then which of their layer stacks are unpacked. For the known ones, the
+    /// check that their blobs are still there and the unpacked check are asked at once, while the others
+    /// are read: a warm listing makes one round of calls after Images.List.
+    private func resolveAll(_ targets: [Descriptor], snapshotter: String, cache: ImageFactsCache?,
+                            loaded: (entries: [String: ImageFactsCache.Entry], note: String?)) async -> [String: Resolved] {
+        var (entries, note) = loaded
         if let note { session.debug("image cache: \(note)") }
         let hits = targets.filter { entries[$0.digest] != nil }
         if let cache { session.debug("image cache \(cache.directory): \(hits.count) of \(targets.count) image(s) known") }
-        // The blobs of the known ones must still be in the namespace: checked while the others are read.
         async let absentCall = absentBlobs(hits.compactMap { t in entries[t.digest].map { (t.digest, $0) } })
+        let knownChains = Set(hits.compactMap { entries[$0.digest]?.chainID })
+        async let knownUnpacked = unpacked(knownChains, snapshotter: snapshotter)
         var out = await readAll(targets.filter { entries[$0.digest] == nil })
         let absent = await absentCall
         if !absent.isEmpty {
@@ -148,16 +154,28 @@ public struct ImageCatalog: Sendable {
             }
         }
         let chains = Set(out.values.compactMap { $0.problem == nil ? $0.chainID : nil })
-        guard !chains.isEmpty else { return out }
-        do {
-            let present = try await session.containerd.existingSnapshots(snapshotter: snapshotter, keys: chains.sorted())
-            for (digest, r) in out where r.problem == nil {
-                out[digest]?.unpacked = r.chainID.map(present.contains) ?? false
-            }
-        } catch {
+        var present = await knownUnpacked
+        if case .success(let known) = present, !chains.isSubset(of: knownChains) {
+            let more = await unpacked(chains.subtracting(knownChains), snapshotter: snapshotter)
+            present = more.map { known.union($0) }
+        }
+        switch present {
+        case .success(let names):
+            for (digest, r) in out where r.problem == nil { out[digest]?.unpacked = r.chainID.map(names.contains) ?? false }
+        case .failure(let error):
             for (digest, r) in out where r.problem == nil && r.chainID != nil { out[digest]?.problem = "\(error)" }
         }
         return out
+    }
+
+    /// Which of `chains` the snapshotter has (one Snapshots.List).
+    private func unpacked(_ chains: Set<String>, snapshotter: String) async -> Result<Set<String>, Error> {
+        guard !chains.isEmpty else { return .success([]) }
+        do {
+            return .success(try await session.containerd.existingSnapshots(snapshotter: snapshotter, keys: chains.sorted()))
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// The targets (of `known`) whose target, manifest or config blob the namespace no longer has: one
