@@ -77,7 +77,8 @@ struct ConnectionFlags<Family: FlagFamily>: ParsableArguments, ConnectionSetting
         return SessionConfig(endpoint: endpoint,
                              namespace: SessionConfig.namespace(flag: namespace, environment: env),
                              timeoutMilliseconds: DurationText.milliseconds(timeout) ?? 10_000,
-                             maxReceiveBytes: maxReceive << 20, debug: debug)
+                             maxReceiveBytes: maxReceive << 20, debug: debug,
+                             cacheDirectory: ImageFactsCache.directory(environment: env, euid: geteuid()))
     }
 
     func session(timeout: String) throws -> Session {

@@ -35,12 +35,20 @@ struct ImageList: AsyncParsableCommand {
         var headers = Self.headers
         if withCRI { headers += Self.criHeaders }
         headers.append(Self.unpackedHeader)
+        // Many names share one target: its cells are built once (thousands of tags of a few images).
+        var targetCells: [String: [String]] = [:]
         let table = rows.map { r -> [String] in
-            var cells = [r.name, output.noTrunc ? r.digest : "sha256:" + Digest.short(r.digest),
-                         r.problem == nil ? Render.size(r.size) : "-",
-                         r.platforms.isEmpty ? "-" : r.platforms.joined(separator: ",")]
+            let shared = targetCells[r.digest] ?? {
+                let cells = [output.noTrunc ? r.digest : "sha256:" + Digest.short(r.digest),
+                             r.problem == nil ? Render.size(r.size) : "-",
+                             r.platforms.isEmpty ? "-" : r.platforms.joined(separator: ","),
+                             r.unpacked ? "yes (\(r.snapshotter))" : "no"]
+                targetCells[r.digest] = cells
+                return cells
+            }()
+            var cells = [r.name] + shared.prefix(3)
             if withCRI { cells += [yesNo(r.cri?.known), yesNo(r.cri?.pinned)] }
-            cells.append(r.unpacked ? "yes (\(r.snapshotter))" : "no")
+            cells.append(shared[3])
             return cells
         }
         Console.out(Render.table(headers, table))

@@ -70,6 +70,8 @@ public protocol ContainerdStoreCalls: Sendable {
     /// nil when the snapshot does not exist.
     func snapshot(snapshotter: String, key: String) async throws(RPCError) -> SnapshotInfo?
     func snapshotList(snapshotter: String) async throws -> [SnapshotRecord]
+    /// Which of `keys` (chain IDs) are snapshots of `snapshotter`, in one filtered list.
+    func existingSnapshots(snapshotter: String, keys: [String]) async throws -> Set<String>
     func snapshotUsage(snapshotter: String, key: String) async throws(RPCError) -> SnapshotUsage
     func leaseRecords(filters: [String]) async throws(RPCError) -> [LeaseRecord]
     func leaseResources(id: String) async throws(RPCError) -> [LeaseResource]

@@ -49,6 +49,9 @@ public struct ImageCatalog: Sendable {
         async let recordsCall = store.images()
         // CRI only knows the k8s.io namespace; a disabled CRI plugin leaves the CRI columns empty.
         async let criCall: (images: [CRIImage], snapshotter: String?)? = isK8s ? criView() : nil
+        // Read while the daemon answers.
+        let cache = resolve ? session.config.cacheDirectory.map { ImageFactsCache(directory: $0) } : nil
+        async let cacheLoad = cache?.load() ?? ([:], nil)
         var records: [ImageRecord]
         do {
             records = try await recordsCall
@@ -63,7 +66,7 @@ public struct ImageCatalog: Sendable {
         // Many names share few targets: resolve each target once.
         var targets: [String: Descriptor] = [:]
         for r in records { targets[r.target.digest] = r.target }
-        let resolved = resolve ? await resolveAll(Array(targets.values), snapshotter: snapshotter) : [:]
+        let resolved = resolve ? await resolveAll(Array(targets.values), snapshotter: snapshotter, cache: cache, loaded: await cacheLoad) : [:]
 
         var byTag: [String: CRIImage] = [:]
         var byID: [String: CRIImage] = [:]
@@ -105,13 +108,93 @@ public struct ImageCatalog: Sendable {
     struct Resolved: Sendable {
         var size: Int64 = 0
         var platforms: [Platform] = []
+        var manifestDigest: String?
         var configDigest: String?
         var chainID: String?
         var unpacked = false
         var problem: String?
     }
 
-    private func resolveAll(_ targets: [Descriptor], snapshotter: String) async -> [String: Resolved] {
+    /// What each target's blobs say (from ImageFactsCache where it has the target; the targets read from
+    /// containerd are added to it), then which of their layer stacks are unpacked. For the known ones, the
+    /// check that their blobs are still there and the unpacked check are asked at once, while the others
+    /// are read: a warm listing makes one round of calls after Images.List.
+    private func resolveAll(_ targets: [Descriptor], snapshotter: String, cache: ImageFactsCache?,
+                            loaded: (entries: [String: ImageFactsCache.Entry], note: String?)) async -> [String: Resolved] {
+        var (entries, note) = loaded
+        if let note { session.debug("image cache: \(note)") }
+        let hits = targets.filter { entries[$0.digest] != nil }
+        if let cache { session.debug("image cache \(cache.directory): \(hits.count) of \(targets.count) image(s) known") }
+        async let absentCall = absentBlobs(hits.compactMap { t in entries[t.digest].map { (t.digest, $0) } })
+        let knownChains = Set(hits.compactMap { entries[$0.digest]?.chainID })
+        async let knownUnpacked = unpacked(knownChains, snapshotter: snapshotter)
+        var out = await readAll(targets.filter { entries[$0.digest] == nil })
+        let absent = await absentCall
+        if !absent.isEmpty {
+            session.debug("image cache: \(absent.count) known image(s) miss a blob in the namespace: read again")
+            for d in absent { entries[d] = nil }
+            out.merge(await readAll(hits.filter { absent.contains($0.digest) })) { _, new in new }
+        }
+        var added = 0
+        for t in targets {
+            if let e = entries[t.digest] {
+                out[t.digest] = Resolved(size: e.size, platforms: e.platforms, manifestDigest: e.manifestDigest,
+                                         configDigest: e.configDigest, chainID: e.chainID)
+            } else if let r = out[t.digest], r.problem == nil, let manifest = r.manifestDigest, let config = r.configDigest {
+                entries[t.digest] = ImageFactsCache.Entry(size: r.size, platforms: r.platforms, manifestDigest: manifest,
+                                                          configDigest: config, chainID: r.chainID)
+                added += 1
+            }
+        }
+        if let cache, added > 0 || note != nil {
+            do {
+                try cache.store(entries, keep: Set(targets.map(\.digest)))
+            } catch {
+                session.debug("image cache: \(error)")
+            }
+        }
+        let chains = Set(out.values.compactMap { $0.problem == nil ? $0.chainID : nil })
+        var present = await knownUnpacked
+        if case .success(let known) = present, !chains.isSubset(of: knownChains) {
+            let more = await unpacked(chains.subtracting(knownChains), snapshotter: snapshotter)
+            present = more.map { known.union($0) }
+        }
+        switch present {
+        case .success(let names):
+            for (digest, r) in out where r.problem == nil { out[digest]?.unpacked = r.chainID.map(names.contains) ?? false }
+        case .failure(let error):
+            for (digest, r) in out where r.problem == nil && r.chainID != nil { out[digest]?.problem = "\(error)" }
+        }
+        return out
+    }
+
+    /// Which of `chains` the snapshotter has (one Snapshots.List).
+    private func unpacked(_ chains: Set<String>, snapshotter: String) async -> Result<Set<String>, Error> {
+        guard !chains.isEmpty else { return .success([]) }
+        do {
+            return .success(try await session.store.existingSnapshots(snapshotter: snapshotter, keys: chains.sorted()))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// The targets (of `known`) whose target, manifest or config blob the namespace no longer has: one
+    /// Content.List naming them all (filters are ORed). All of them when the call fails.
+    private func absentBlobs(_ known: [(String, ImageFactsCache.Entry)]) async -> Set<String> {
+        guard !known.isEmpty else { return [] }
+        let wanted = Set(known.flatMap { [$0.0, $0.1.manifestDigest, $0.1.configDigest] })
+        do {
+            // Quoted: a digest's ':' is not a bare filter value; digests hold no quote to escape.
+            let present = Set(try await session.store.contentList(filters: wanted.sorted().map { "digest==\"\($0)\"" }).map(\.digest))
+            return Set(known.filter { d, e in ![d, e.manifestDigest, e.configDigest].allSatisfy(present.contains) }.map(\.0))
+        } catch {
+            session.debug("image cache: cannot check the blobs of known images: \(error)")
+            return Set(known.map(\.0))
+        }
+    }
+
+    /// `readBlobs` of each target, `concurrency` at a time.
+    private func readAll(_ targets: [Descriptor]) async -> [String: Resolved] {
         await withTaskGroup(of: (String, Resolved).self) { group in
             var out: [String: Resolved] = [:]
             var next = 0
@@ -119,7 +202,7 @@ public struct ImageCatalog: Sendable {
                 guard next < targets.count else { return }
                 let target = targets[next]
                 next += 1
-                group.addTask { (target.digest, await resolve(target, snapshotter: snapshotter)) }
+                group.addTask { (target.digest, await readBlobs(target)) }
             }
             for _ in 0..<min(concurrency, targets.count) { add() }
             while let (digest, r) = await group.next() {
@@ -132,6 +215,19 @@ public struct ImageCatalog: Sendable {
 
     /// Walks index -> node manifest -> config, then looks for the snapshot.
     func resolve(_ target: Descriptor, snapshotter: String) async -> Resolved {
+        var r = await readBlobs(target)
+        if r.problem == nil, let chain = r.chainID {
+            do {
+                r.unpacked = try await session.store.snapshot(snapshotter: snapshotter, key: chain) != nil
+            } catch {
+                r.problem = "\(error)"
+            }
+        }
+        return r
+    }
+
+    /// What the index, the node's manifest and its config say: the cacheable part of `Resolved`.
+    private func readBlobs(_ target: Descriptor) async -> Resolved {
         var r = Resolved()
         let reader = BlobJSONReader(api: session.store)
         do {
@@ -158,11 +254,9 @@ public struct ImageCatalog: Sendable {
             if r.platforms.isEmpty, let os = config.os, let arch = config.architecture {
                 r.platforms = [Platform(os: os, architecture: arch, variant: config.variant ?? "")]
             }
+            r.manifestDigest = manifestDescriptor.digest
             r.configDigest = manifest.config.digest
             r.chainID = Digest.chainID(config.rootfs?.diffIDs ?? [])
-            if let chain = r.chainID {
-                r.unpacked = try await session.store.snapshot(snapshotter: snapshotter, key: chain) != nil
-            }
         } catch let e as RPCError where e.code == .notFound {
             r.problem = "content missing: \(e.message)"
         } catch {

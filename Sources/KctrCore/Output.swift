@@ -40,33 +40,43 @@ public enum Render {
     /// padding(toLength:), which counts UTF-16 units and bridges through CoreFoundation, it counts
     /// characters, as the column widths are counted.
     public static func pad(_ text: String, _ width: Int) -> String {
-        let n = text.count
+        let n = characters(text)
         return n >= width ? text : text + String(repeating: " ", count: width - n)
+    }
+
+    /// The characters `text` takes on a line: its UTF-8 length when it is ASCII without a CR (then
+    /// each byte is one character), else its grapheme count. Counting graphemes of every cell was a
+    /// fifth of `images ls` with 5,000 names.
+    static func characters(_ text: String) -> Int {
+        let ascii = text.utf8.withContiguousStorageIfAvailable { !$0.contains { $0 >= 0x80 || $0 == 0x0D } }
+        return ascii == true ? text.utf8.count : text.count
     }
 
     /// Left-aligned columns separated by three spaces.
     public static func table(_ headers: [String], _ rows: [[String]]) -> String {
-        var widths = headers.map(\.count)
+        var widths = headers.map(characters)
         for row in rows {
             for (i, cell) in row.enumerated() where i < widths.count {
-                widths[i] = max(widths[i], cell.count)
+                widths[i] = max(widths[i], characters(cell))
             }
         }
-        func line(_ cells: [String]) -> String {
-            var out = ""
+        // One buffer for the whole table: appending to a String cell by cell cost more than the rest.
+        var text: [UInt8] = []
+        text.reserveCapacity((rows.count + 1) * (widths.reduce(0, +) + 3 * widths.count + 1))
+        func line(_ cells: [String]) {
             for (i, cell) in cells.enumerated() {
-                if i == cells.count - 1 {
-                    out += cell
-                } else {
-                    let width = i < widths.count ? widths[i] : cell.count
-                    out += pad(cell, width) + "   "
+                text.append(contentsOf: cell.utf8)
+                if i < cells.count - 1 {
+                    let n = characters(cell)
+                    let width = i < widths.count ? widths[i] : n
+                    text.append(contentsOf: repeatElement(0x20, count: max(0, width - n) + 3))
                 }
             }
-            return out
+            text.append(0x0A)
         }
-        var text = line(headers) + "\n"
-        for row in rows { text += line(row) + "\n" }
-        return text
+        line(headers)
+        for row in rows { line(row) }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// 1536 -> "1.5 KiB", as ctr prints sizes.

@@ -8,13 +8,17 @@ public struct SessionConfig: Sendable {
     public var timeoutMilliseconds: Int64
     public var maxReceiveBytes: Int
     public var debug: Bool
+    /// Where `images ls` keeps what it read from image blobs (ImageFactsCache); nil: nowhere.
+    public var cacheDirectory: String?
 
-    public init(endpoint: Endpoint, namespace: String, timeoutMilliseconds: Int64, maxReceiveBytes: Int, debug: Bool) {
+    public init(endpoint: Endpoint, namespace: String, timeoutMilliseconds: Int64, maxReceiveBytes: Int, debug: Bool,
+                cacheDirectory: String? = nil) {
         self.endpoint = endpoint
         self.namespace = namespace
         self.timeoutMilliseconds = timeoutMilliseconds
         self.maxReceiveBytes = maxReceiveBytes
         self.debug = debug
+        self.cacheDirectory = cacheDirectory
     }
 
     /// `--namespace` > `CONTAINERD_NAMESPACE` > `k8s.io`.

@@ -45,8 +45,7 @@ public struct CRIAPI: Sendable {
     }
 
     public func listImages() async throws(RPCError) -> [CRIImage] {
-        let r = try await rpc.call(Images.listImages)
-        return r.images.map(CRIImage.init)
+        try await rpc.unary(Images.listImages.method, decode: ImageListWire.criImages)
     }
 
     /// Pulls `ref` through the CRI plugin, so containerd's registry configuration applies (hosts.toml

@@ -134,6 +134,11 @@ final class CallHandle: @unchecked Sendable {
         try withMessage { bytes throws(RPCError) in try ProtoCodec.decode(bytes, as: d) }
     }
 
+    /// The message of the last receive batch, read by `decode` from its wire bytes; nil at end of stream.
+    func takeDecoded<T>(_ decode: (UnsafeRawBufferPointer) throws(RPCError) -> T) throws(RPCError) -> T? {
+        try withMessage(decode)
+    }
+
     /// `body` on the received message's bytes, nil when none was received; errors name the method.
     private func withMessage<T>(_ body: (UnsafeRawBufferPointer) throws(RPCError) -> T) throws(RPCError) -> T? {
         guard kctr_call_has_message(raw) == 1 else { return nil }

@@ -34,6 +34,21 @@ extension ContainerdAPI {
         return out
     }
 
+    /// Which of `keys` (chain IDs) are snapshots of `snapshotter`: one Snapshots.List whose filters (ORed) name them,
+    /// in place of a Stat each. Only the names are used, so a daemon that ignored the filters and listed
+    /// every snapshot would still give the right answer.
+    public func existingSnapshots(snapshotter: String, keys: [String]) async throws -> Set<String> {
+        guard !keys.isEmpty else { return [] }
+        let wanted = Set(keys)
+        var found: Set<String> = []
+        // Quoted: a chain ID's ':' is not a bare filter value; keys are digests, with no quote to escape.
+        let filters = keys.map { "name==\"\($0)\"" }
+        try await rpc.stream(Snapshots.list, .init(snapshotter: snapshotter, filters: filters)) { reply in
+            for info in reply.info where wanted.contains(info.name) { found.insert(info.name) }
+        }
+        return found
+    }
+
     /// Bytes and inodes a snapshot holds on its own (not its parents'): recorded at commit for committed
     /// snapshots, measured (a walk of the upper directory) for active ones.
     public func snapshotUsage(snapshotter: String, key: String) async throws(RPCError) -> SnapshotUsage {

@@ -26,6 +26,14 @@ struct DecodeBudget {
         min(ceiling, slack + perWireByte * wireBytes)
     }
 
+    /// The refusal of a reply of type `name` whose decoded form would pass `allowance`.
+    static func tooLarge(_ name: String, wireBytes: Int, allowance: Int) -> RPCError {
+        RPCError(code: .replyTooLarge, message: "the daemon's reply (a \(name) of \(wireBytes) bytes) "
+            + "was refused as too large to decode: it would take more than \(allowance >> 20) MiB of memory, the most kctr "
+            + "allows for a reply of its size (\(perWireByte) times the size plus \(slack >> 20) MiB, "
+            + "at most \(ceiling >> 20) MiB)")
+    }
+
     // Costs in bytes, from protobuf-c 1.4 (protobuf-c.c) and Swift's layouts on 64-bit Linux.
     /// protobuf-c's ScannedMember for every field occurrence, alive while its message is unpacked.
     static let occurrence = 32

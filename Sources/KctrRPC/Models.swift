@@ -214,11 +214,15 @@ public struct CRIImage: Sendable, Equatable, Codable {
     public var pinned: Bool
 
     public init(_ p: CRI.Image) {
-        id = p.id
-        repoTags = p.repoTags
-        repoDigests = p.repoDigests
-        size = p.size
-        pinned = p.pinned
+        self.init(id: p.id, repoTags: p.repoTags, repoDigests: p.repoDigests, size: p.size, pinned: p.pinned)
+    }
+
+    public init(id: String, repoTags: [String], repoDigests: [String], size: UInt64, pinned: Bool) {
+        self.id = id
+        self.repoTags = repoTags
+        self.repoDigests = repoDigests
+        self.size = size
+        self.pinned = pinned
     }
 }
 

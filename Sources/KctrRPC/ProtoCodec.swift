@@ -147,10 +147,7 @@ enum ProtoCodec {
         case .malformed:
             throw RPCError.codec("cannot decode a \(name(of: descriptor)) from \(bytes.count) bytes")
         case .over:
-            throw RPCError(code: .replyTooLarge, message: "the daemon's reply (a \(name(of: descriptor)) of \(bytes.count) bytes) "
-                + "was refused as too large to decode: it would take more than \(allowance >> 20) MiB of memory, the most kctr "
-                + "allows for a reply of its size (\(DecodeBudget.perWireByte) times the size plus \(DecodeBudget.slack >> 20) MiB, "
-                + "at most \(DecodeBudget.ceiling >> 20) MiB)")
+            throw DecodeBudget.tooLarge(name(of: descriptor), wireBytes: bytes.count, allowance: allowance)
         }
         let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
         let empty: [UInt8] = [0]

@@ -33,9 +33,20 @@ public struct RPCClient: Sendable {
     }
 
     func unary(_ method: RPCMethod, _ request: Proto = Proto()) async throws(RPCError) -> Proto {
+        try await unary(method, request) { call, output throws(RPCError) in try call.takeMessage(output) }
+    }
+
+    /// A unary call whose reply `decode` reads from its wire bytes (ImageListWire), not through ProtoCodec.
+    func unary<T>(_ method: RPCMethod, _ request: Proto = Proto(),
+                  decode: @escaping (UnsafeRawBufferPointer) throws(RPCError) -> T) async throws(RPCError) -> T {
+        try await unary(method, request) { call, _ throws(RPCError) in try call.takeDecoded(decode) }
+    }
+
+    private func unary<T>(_ method: RPCMethod, _ request: Proto,
+                          take: (CallHandle, MessageDescriptor) throws(RPCError) -> T?) async throws(RPCError) -> T {
         let started = monotonicSeconds()
         do {
-            let result = try await performUnary(method, request)
+            let result = try await performUnary(method, request, take: take)
             observer?(method.path, monotonicSeconds() - started, nil)
             return result
         } catch {
@@ -44,7 +55,8 @@ public struct RPCClient: Sendable {
         }
     }
 
-    private func performUnary(_ method: RPCMethod, _ request: Proto) async throws(RPCError) -> Proto {
+    private func performUnary<T>(_ method: RPCMethod, _ request: Proto,
+                                 take: (CallHandle, MessageDescriptor) throws(RPCError) -> T?) async throws(RPCError) -> T {
         let (input, output) = try method.descriptors()
         let bytes = try ProtoCodec.encode(request, as: input)
         let call = try CallHandle(channel: channel, method: method, options: options)
@@ -52,7 +64,7 @@ public struct RPCClient: Sendable {
             bytes.withUnsafeBufferPointer { kctr_call_start_unary(raw, $0.baseAddress, $0.count, tag) }
         }
         if let err = call.statusError() { throw err }
-        guard ok, let reply = try call.takeMessage(output) else {
+        guard ok, let reply = try take(call, output) else {
             throw RPCError(code: .internal, message: "the call ended without a response",
                            method: method.path, timeoutMilliseconds: options.timeoutMilliseconds)
         }

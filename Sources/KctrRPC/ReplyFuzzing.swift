@@ -17,7 +17,8 @@ public enum ReplyFuzzing {
     }
 
     /// Decodes `bytes` as the message type `name` (one of `typeNames`) and drops the result; an event
-    /// envelope's payload is decoded too, as `kctr events` does.
+    /// envelope's payload is decoded too, as `kctr events` does; the image lists are decoded by
+    /// ImageListWire too, which must give what the codec gives.
     @discardableResult
     public static func decode(_ name: String, _ bytes: [UInt8]) -> Outcome {
         guard let d = replyDescriptors().first(where: { ProtoCodec.name(of: $0) == name }) else { return .unknownType }
@@ -26,6 +27,20 @@ public enum ReplyFuzzing {
         }
         if name == "containerd.services.events.v1.Envelope" {
             _ = EventEnvelope(Containerd.EventService.Envelope(proto: proto))
+        }
+        // The two image lists are read by ImageListWire: it must agree with the codec on what both decode.
+        let wire: (images: [ImageRecord]?, cri: [CRIImage]?) = bytes.withUnsafeBytes { buf in
+            switch name {
+            case "containerd.services.images.v1.ListImagesResponse": return (try? ImageListWire.containerdImages(buf), nil)
+            case "runtime.v1.ListImagesResponse": return (nil, try? ImageListWire.criImages(buf))
+            default: return (nil, nil)
+            }
+        }
+        if let images = wire.images {
+            precondition(images == Containerd.Images.ListImagesResponse(proto: proto).images.map(ImageRecord.init), "ImageListWire and ProtoCodec disagree")
+        }
+        if let cri = wire.cri {
+            precondition(cri == CRI.ListImagesResponse(proto: proto).images.map(CRIImage.init), "ImageListWire and ProtoCodec disagree")
         }
         return .decoded
     }

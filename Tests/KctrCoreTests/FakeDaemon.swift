@@ -209,6 +209,11 @@ struct FakeDaemon: CRICalls, ContainerdStoreCalls {
             .map { SnapshotRecord(snapshotter: snapshotter, key: String($0.dropFirst(snapshotter.count + 1)), parent: "", kind: "committed") }
     }
 
+    func existingSnapshots(snapshotter: String, keys: [String]) async throws -> Set<String> {
+        try call("containerd.services.snapshots.v1.Snapshots/List")
+        return Set(keys.filter { snapshots.contains("\(snapshotter)/\($0)") })
+    }
+
     func snapshotUsage(snapshotter: String, key: String) async throws(RPCError) -> SnapshotUsage {
         try call("containerd.services.snapshots.v1.Snapshots/Usage")
         return SnapshotUsage(bytes: 0, inodes: 0)

@@ -62,6 +62,60 @@ final class ImagesTests: XCTestCase {
         }
     }
 
+    /// ImageFactsCache: no cache, a cold one, a warm one, a corrupt one and one another user owns give the
+    /// same listing; only a cold (or refused) cache reads the image blobs.
+    func testImageCacheGivesTheListingOfNoCache() throws {
+        let lab = try Self.shared.get()
+        let dir = NSTemporaryDirectory() + "kctr-cache-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let list = ["--debug", "images", "ls", "-o", "json"]
+        let none = lab.kctr(list, env: ["KCTR_CACHE_DIR": ""])
+        XCTAssertExit(none, 0)
+        XCTAssertFalse(none.stderr.contains("image cache"), none.stderr)
+        let cold = lab.kctr(list, env: ["KCTR_CACHE_DIR": dir])
+        let warm = lab.kctr(list, env: ["KCTR_CACHE_DIR": dir])
+        for r in [cold, warm] {
+            XCTAssertExit(r, 0)
+            XCTAssertEqual(r.stdout, none.stdout)
+        }
+        XCTAssertTrue(cold.stderr.contains("image cache \(dir): 0 of 3 image(s) known"), cold.stderr)
+        XCTAssertTrue(cold.stderr.contains("Content/Read"), cold.stderr)
+        XCTAssertTrue(warm.stderr.contains("image cache \(dir): 3 of 3 image(s) known"), warm.stderr)
+        XCTAssertFalse(warm.stderr.contains("Content/Read"), warm.stderr)
+        XCTAssertFalse(warm.stderr.contains("Snapshots/Stat"), warm.stderr)
+
+        let file = dir + "/image-facts"
+        try "kctr-image-facts 2 linux/amd64\nsha256:nonsense 1 2 3 - linux/amd64\n".write(toFile: file, atomically: false, encoding: .utf8)
+        let corrupt = lab.kctr(list, env: ["KCTR_CACHE_DIR": dir])
+        XCTAssertExit(corrupt, 0)
+        XCTAssertEqual(corrupt.stdout, none.stdout)
+        XCTAssertTrue(corrupt.stderr.contains("image cache: \(file): 1 malformed line(s) ignored"), corrupt.stderr)
+        XCTAssertTrue(lab.kctr(list, env: ["KCTR_CACHE_DIR": dir]).stderr.contains("3 of 3 image(s) known"), "rewritten")
+
+        XCTAssertEqual(chown(file, 4242, 4242), 0)
+        let foreign = lab.kctr(list, env: ["KCTR_CACHE_DIR": dir])
+        XCTAssertExit(foreign, 0)
+        XCTAssertEqual(foreign.stdout, none.stdout)
+        XCTAssertTrue(foreign.stderr.contains("image cache: \(file) belongs to uid 4242, not 0: ignored"), foreign.stderr)
+        XCTAssertTrue(foreign.stderr.contains("Content/Read"), foreign.stderr)
+    }
+
+    /// A known image whose config blob left the namespace is read again: `content missing`, as without a cache.
+    func testImageCacheStillReportsMissingContent() throws {
+        let lab = try Self.shared.get()
+        let ns = "cache-missing"
+        XCTAssertExit(lab.ctr(["images", "import", try TestImages.path("busybox.oci.tar")], namespace: ns), 0)
+        let warm = lab.kctr(["-n", ns, "images", "ls", "-o", "json"])
+        XCTAssertExit(warm, 0)
+        let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(warm.stdout.utf8)) as? [[String: Any]])
+        let config = try XCTUnwrap(rows.first?["configDigest"] as? String)
+        XCTAssertExit(lab.ctr(["content", "rm", config], namespace: ns), 0)
+        let r = lab.kctr(["--debug", "-n", ns, "images", "ls"])
+        XCTAssertExit(r, 0)
+        XCTAssertTrue(r.stderr.contains("image cache: 1 known image(s) miss a blob in the namespace: read again"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("kctr: warning: docker.io/library/busybox:kctr-test: content missing: "), r.stderr)
+    }
+
     func testTableShowsCRIColumnsAndDigestNamesOnlyWithAll() throws {
         let lab = try Self.shared.get()
         let r = lab.kctr(["images"])

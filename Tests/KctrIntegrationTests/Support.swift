@@ -34,6 +34,9 @@ enum Paths {
 }
 
 /// Runs `argv` with a deadline; output goes through files so nothing blocks.
+/// kctr's image cache (ImageFactsCache) for the tests' runs: one per test process, never /var/cache/kctr.
+let testCacheDirectory = NSTemporaryDirectory() + "kctr-test-cache-\(getpid())"
+
 func runProcess(_ argv: [String], env: [String: String] = [:], clearEnv: Bool = false, stdin: String? = nil,
          timeout: Double = 60) -> Run {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kctr-run-\(UUID().uuidString)")
@@ -48,6 +51,7 @@ func runProcess(_ argv: [String], env: [String: String] = [:], clearEnv: Bool = 
     var environment = clearEnv ? ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"] : ProcessInfo.processInfo.environment
     // Never let the caller's environment choose the daemon.
     for key in ["CONTAINERD_ADDRESS", "CONTAINER_RUNTIME_ENDPOINT", "CONTAINERD_NAMESPACE"] { environment[key] = nil }
+    environment["KCTR_CACHE_DIR"] = testCacheDirectory
     for (k, v) in env { environment[k] = v }
     p.environment = environment
     guard let out = try? FileHandle(forWritingTo: outURL), let err = try? FileHandle(forWritingTo: errURL) else {
@@ -247,6 +251,7 @@ class BackgroundKctr {
         for key in ["CONTAINERD_ADDRESS", "CONTAINER_RUNTIME_ENDPOINT", "CONTAINERD_NAMESPACE", "KCTR_TEST_FAULT"] {
             environment[key] = nil
         }
+        environment["KCTR_CACHE_DIR"] = testCacheDirectory
         for (k, v) in env { environment[k] = v }
         process.environment = environment
         process.standardOutput = try FileHandle(forWritingTo: dir.appendingPathComponent("out"))

@@ -8,7 +8,7 @@ kctr/peer and the issue's goal for the row. Usage:
   scripts/bench/bench.py [--rows a,b] [--runs N] [--big-runs M] [--kctr PATH] [--write-md [PATH]]
 
 Rows: startup version info images-1 images-500 images-5000 df-500 prune-500 df-5000 pods-50 ps-50
-exec verify-runtime import-50 export-50 import-1g export-1g. startup compares the static dist/kctr with
+exec verify-runtime import-50 export-50 import-1g import-1g-pigz export-1g. startup compares the static dist/kctr with
 the same release objects linked with glibc dynamic (scripts/release/dist.py --glibc-dynamic, the dist/kctr before
 issue 19), and notes both sizes. Fixtures: scripts/lab/build-test-images (busybox,
 pause), scripts/lab/make-many-images.py (50 small images, one archive), scripts/lab/make-big-archive.py
@@ -18,8 +18,16 @@ and pods over gRPC; needs python3-grpcio).
 Another containerd: KCTR_CONTAINERD_DIR=/opt/containerd-2.3/bin scripts/bench/bench.py ... (a directory
 with containerd, ctr and containerd-shim-runc-v2; see scripts/lab/containerd-lab --help).
 crictl is a peer when it is on PATH (e.g. PATH=/opt/cri-tools/bin:$PATH).
+
+The daemon runs with CONTAINERD_DISABLE_PIGZ=1 (and _IGZIP): single-threaded gzip, as on a node without
+pigz. import-1g-pigz imports the 1 GiB archive on a second daemon started without them, with unpigz on its
+PATH (Debian's pigz, in scripts/deps), next to import-1g on the first.
+
+--write-md writes one section per containerd version (`## containerd 1.6.20` ...): a run replaces the
+rows it measured in its version's section and keeps that section's other rows and the other versions'
+sections, and every section of the file the bench does not write (e.g. hand-written notes).
 """
-import argparse, datetime, os, platform, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, datetime, os, platform, re, shutil, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPTS = os.path.join(ROOT, "scripts")
@@ -28,7 +36,11 @@ FIXTURES = os.path.join(SCRIPTS, "bench", "bench-fixtures.py")
 CACHE = "/var/tmp/kctr-bench"
 ALL_ROWS = ["startup", "version", "info", "images-1", "images-500", "images-5000", "df-500", "prune-500", "df-5000",
             "pods-50", "ps-50", "exec",
-            "verify-runtime", "import-50", "export-50", "import-1g", "export-1g"]
+            "verify-runtime", "import-50", "export-50", "import-1g", "import-1g-pigz", "export-1g"]
+# The daemon's environment for every row but import-1g-pigz: containerd decompresses gzip layers with
+# igzip or unpigz when either is on its PATH; these turn that off, so the rows do not depend on what the
+# machine has installed (import-1g is the single-threaded Go gzip of a node without them).
+NO_PIGZ = {"CONTAINERD_DISABLE_PIGZ": "1", "CONTAINERD_DISABLE_IGZIP": "1"}
 # Rows that need the 500 / 5,000 names of the images rows.
 NAMES_ROWS = {500: ["images-500", "df-500", "prune-500"], 5000: ["images-5000", "df-5000"]}
 MIB = 1 << 20
@@ -69,7 +81,7 @@ class Bench:
             if skip:
                 skip = False
                 continue
-            if a in ("--address", "--runtime-endpoint"):
+            if a in ("--address", "--runtime-endpoint", "--image-endpoint"):
                 skip = True
                 continue
             out.append(a.replace(os.path.dirname(self.sock), "$LAB"))
@@ -160,6 +172,10 @@ NOTES = [
     "(scripts/lab/make-many-images.py) and tags of those 50, spread evenly (scripts/bench/bench-fixtures.py tags: "
     "containerd 1.6's CRI re-sorts an image's whole name list for each new name, so thousands of tags of one "
     "image cost it minutes of CPU). 1 image: busybox alone in namespace `one`.",
+    "- `images ls`: kctr keeps what it read from image blobs in its image cache (here in the lab's directory, "
+    "KCTR_CACHE_DIR); the untimed warm-up run fills it, so the timed runs read no blob, as on a node after its "
+    "first listing. Every run still lists the names (containerd's Images.List and CRI's ListImages), checks the "
+    "blobs are in the namespace (one Content.List) and asks which images are unpacked (one Snapshots.List).",
     "- `df` / `images prune --dry-run`: the same names as `images ls`. No peer does what df does (it replaces "
     "`crictl imagefsinfo`, `ctr content ls`, `ctr snapshots usage`, du and reading the kubelet's config): kctr runs "
     "alone (crictl imagefsinfo is shown when crictl is on PATH). `prune --dry-run` reads what df reads and plans; "
@@ -213,11 +229,15 @@ def main():
     base = tempfile.mkdtemp(prefix="kctr-bench-")
     shutil.rmtree(base)
     # The lab names its containerd and ctr (KCTR_CONTAINERD_DIR, or Debian's on PATH).
-    lab_env = dict(line[len("export "):].split("=", 1) for line in sh([LAB, "up", base, "--cni", "--print-env"]).stdout.splitlines()
+    lab_env = dict(line[len("export "):].split("=", 1)
+                   for line in sh([LAB, "up", base, "--cni", "--print-env"], env=dict(os.environ, **NO_PIGZ)).stdout.splitlines()
                    if line.startswith("export ") and "=" in line)
     args.lab_containerd, args.lab_ctr = lab_env.get("KCTR_LAB_CONTAINERD", "containerd"), lab_env.get("KCTR_LAB_CTR", "ctr")
     print(f"bench: containerd {lab_env.get('KCTR_LAB_CONTAINERD_VERSION', '?')} ({args.lab_containerd})", file=sys.stderr)
     sock = os.path.join(base, "containerd.sock")
+    # kctr's image cache (README, `images ls`) in the lab, not /var/cache/kctr: the untimed warm-up run of
+    # a row fills it, as a node's first listing does.
+    os.environ["KCTR_CACHE_DIR"] = os.path.join(base, "kctr-cache")
     b = Bench(args, sock)
     try:
         imgdir = os.path.join(tempfile.gettempdir(), "kctr-test-images")
@@ -283,7 +303,9 @@ def main():
                     cmds = {"kctr": kctr + ["images", "ls"], "ctr": k8s + ["images", "ls"]}
                     if crictl:
                         cmds["crictl"] = crictl + ["images"]
-                    b.row(f"images ls, {n} images (k8s.io)", cmds, nruns, {"time": {"ctr": (0.5, "time ≤ 0.5x")}})
+                    # Issue 15: at most 1.0x crictl.
+                    b.row(f"images ls, {n} images (k8s.io)", cmds, nruns,
+                          {"time": {"ctr": (0.5, "time ≤ 0.5x"), "crictl": NOT_SLOWER}})
                 if f"df-{count}" in rows:
                     # No peer does what df does (ctr content ls, ctr snapshots usage, du and the kubelet's config
                     # together): kctr alone, and crictl's imagefsinfo (one of those pieces) when on PATH.
@@ -326,7 +348,7 @@ def main():
                 cmds["crictl"] = crictl + ["info"]
             b.row("verify-runtime", cmds, runs, {"abs_ms": 200}, ok_codes=(0, 1))
 
-        def import_row(name, slug, archive, refs, nruns, goal):
+        def import_row(name, slug, archive, refs, nruns, goal, kctr=kctr, ctr=ctr):
             # Each run imports into a fresh namespace; the images are then removed with a synchronous GC.
             size = os.path.getsize(archive)
 
@@ -369,13 +391,31 @@ def main():
             if "export-50" in rows:
                 export_row("export 50 small images", "export-50", args.many, refs, args.mid_runs,
                            {"time": {"ctr": (1.0, "throughput ≥ 1x")}, "rss_mib": 64})
-        if {"import-1g", "export-1g"} & set(rows):
+        if {"import-1g", "import-1g-pigz", "export-1g"} & set(rows):
             if not os.path.exists(args.big):
                 sh([os.path.join(SCRIPTS, "lab", "make-big-archive.py"), args.big])
             mib = os.path.getsize(args.big) >> 20
             if "import-1g" in rows:
                 import_row(f"import {mib} MiB, 4 gzip layers", "import-1g", args.big, ["docker.io/kctr/big:1.0"], args.big_runs,
                            {"time": {"ctr": (1 / 1.2, "throughput ≥ 1.2x")}, "rss_mib": 64})
+            if "import-1g-pigz" in rows:
+                # A second daemon, started without NO_PIGZ: containerd runs unpigz (on its PATH) for the layers.
+                if not shutil.which("unpigz"):
+                    raise SystemExit("bench: import-1g-pigz needs unpigz on PATH (apt-get install pigz, or run scripts/deps)")
+                base_pigz = tempfile.mkdtemp(prefix="kctr-bench-pigz-")
+                shutil.rmtree(base_pigz)
+                env = {k: v for k, v in os.environ.items() if k not in NO_PIGZ}
+                sh([LAB, "up", base_pigz], env=env)
+                try:
+                    sock_pigz = os.path.join(base_pigz, "containerd.sock")
+                    import_row(f"import {mib} MiB, 4 gzip layers, unpigz", "import-1g-pigz", args.big, ["docker.io/kctr/big:1.0"],
+                               args.big_runs, {"time": {"ctr": (1 / 1.2, "throughput ≥ 1.2x")}, "rss_mib": 64},
+                               kctr=[args.kctr, "--address", sock_pigz], ctr=[args.lab_ctr, "--address", sock_pigz])
+                    b.notes.append("- `import ..., unpigz`: the same import on a second daemon started without "
+                                   "CONTAINERD_DISABLE_PIGZ, with Debian's pigz (`unpigz`) on its PATH; every other row's daemon "
+                                   "runs with CONTAINERD_DISABLE_PIGZ=1 and CONTAINERD_DISABLE_IGZIP=1 (single-threaded gzip).")
+                finally:
+                    subprocess.run([LAB, "down", base_pigz])
             if "export-1g" in rows:
                 export_row(f"export {mib} MiB, 4 gzip layers", "export-1g", args.big, ["docker.io/kctr/big:1.0"], args.big_runs,
                            {"time": {"ctr": (1.0, "throughput ≥ 1x")}, "rss_mib": 64})
@@ -385,17 +425,103 @@ def main():
     text = table(b.results)
     print(text)
     if args.write_md:
-        doc = ["# kctr benchmarks", "",
-               "Written by `scripts/bench/bench.py --write-md` (`make bench`); rerun with `make bench` or "
-               "`scripts/bench/bench.py --rows ... --runs N --big-runs M --kctr PATH --write-md`. kctr and its peer run in "
-               "alternation on the same private containerd (scripts/lab/containerd-lab). The command column is what each "
-               "tool ran (socket options left out; `$LAB` is the daemon's directory). Ratios are kctr/peer of the "
-               "median wall time and of the peak RSS (below 1 = kctr faster / smaller); MiB/s is the archive size "
-               "over the median time. The goal column checks the targets of issue 6.", "",
-               "## Machine", ""] + machine(args) + ["", "## Results", "", text, "", "## Fixtures and peers", ""] + NOTES + b.notes + [""]
+        version = lab_env.get("KCTR_LAB_CONTAINERD_VERSION", "?")
+        old = open(args.write_md).read() if os.path.exists(args.write_md) else ""
         with open(args.write_md, "w") as f:
-            f.write("\n".join(doc))
-        print(f"bench: wrote {args.write_md}", file=sys.stderr)
+            f.write(write_md(old, version, machine(args), text, b.notes))
+        print(f"bench: wrote containerd {version}'s section of {args.write_md}", file=sys.stderr)
+
+
+INTRO = ("Written by `scripts/bench/bench.py --write-md` (`make bench`); rerun with `make bench` or "
+         "`scripts/bench/bench.py --rows ... --runs N --big-runs M --kctr PATH --write-md`. kctr and its peer run in "
+         "alternation on the same private containerd (scripts/lab/containerd-lab). The command column is what each "
+         "tool ran (socket options left out; `$LAB` is the daemon's directory). Ratios are kctr/peer of the "
+         "median wall time and of the peak RSS (below 1 = kctr faster / smaller); MiB/s is the archive size "
+         "over the median time. The goal column checks the targets of issue 6. One section per containerd "
+         "version (`KCTR_CONTAINERD_DIR=... scripts/bench/bench.py --write-md` writes that version's); a run replaces "
+         "the rows it measured and keeps the others.")
+
+
+def sections(doc):
+    """The document's `## ` sections as (title, body lines), after the part before the first."""
+    head, out = [], []
+    for line in doc.splitlines():
+        if line.startswith("## "):
+            out.append((line[3:].strip(), []))
+        elif out:
+            out[-1][1].append(line)
+        else:
+            head.append(line)
+    return head, out
+
+
+def table_rows(lines):
+    """The result rows (markdown lines) of a section's table, keyed by their row name, in order."""
+    rows = []
+    for line in lines:
+        if line.startswith("| ") and not line.startswith("| row |"):
+            rows.append((line.split(" | ")[0][2:], line))
+    return rows
+
+
+def version_key(title):
+    parts = title.split()[1].split("~")[0].split(".") if len(title.split()) > 1 else []
+    return tuple(int(p) if p.isdigit() else 0 for p in parts)
+
+
+def migrate_flat(old_sections):
+    """The layout before per-version sections (one `## Machine` and one `## Results`) as the section of
+    the containerd its machine list names, in the per-version layout."""
+    titles = [t for t, _ in old_sections]
+    if any(t.startswith("containerd ") for t in titles) or "Results" not in titles:
+        return old_sections
+    body = dict(old_sections)
+    named = re.search(r"^- containerd: containerd \S+ v?(\d+\.\d+\.\d+)", "\n".join(body.get("Machine", [])), re.M)
+    if not named:
+        return old_sections
+    merged = ["", "### Machine"] + body.get("Machine", []) + ["### Results"] + body["Results"]
+    return [(f"containerd {named.group(1)}", merged)] + [(t, b) for t, b in old_sections if t not in ("Machine", "Results")]
+
+
+def write_md(old, version, machine_lines, text, notes):
+    """The benchmark document with containerd `version`'s section written from this run: its rows
+    replace the rows of the same name, the section's other rows stay (noted in its machine list);
+    other versions' sections and every section the bench does not write are kept."""
+    _, old_sections = sections(old)
+    old_sections = migrate_flat(old_sections)
+    title = f"containerd {version}"
+    mine = {t: body for t, body in old_sections}
+    kept_rows = []
+    if title in mine:
+        measured = {name for name, _ in table_rows(text.splitlines())}
+        kept_rows = [line for name, line in table_rows(mine[title]) if name not in measured]
+    lines = text.splitlines()
+    if kept_rows:
+        names = sorted({line.split(" | ")[0][2:] for line in kept_rows})
+        before = []
+        for line in mine[title]:
+            if line.startswith("### Results"):
+                break
+            if line.startswith("- ") and not line.startswith("- rows kept") and not line.startswith("  - "):
+                before.append("  " + line)
+        machine_lines = machine_lines + [f"- rows kept from an earlier run (not measured in this one): {'; '.join(names)}; "
+                                         "that run's machine:"] + before
+        lines = lines + kept_rows
+    body = ["", "### Machine", ""] + machine_lines + ["", "### Results", ""] + lines + [""]
+    if notes:
+        body += ["### Notes of this run", ""] + notes + [""]
+    generated = {t: b for t, b in old_sections if t.startswith("containerd ")}
+    generated[title] = body
+    # Sections of the old flat layout (one unnamed version) are the bench's own: dropped.
+    own = {"Machine", "Results", "Fixtures and peers"}
+    others = [(t, b) for t, b in old_sections if not t.startswith("containerd ") and t not in own]
+    doc = ["# kctr benchmarks", "", INTRO, ""]
+    for t in sorted(generated, key=version_key):
+        doc += [f"## {t}"] + generated[t]
+    doc += ["## Fixtures and peers", ""] + NOTES + [""]
+    for t, b in others:
+        doc += [f"## {t}"] + b
+    return "\n".join(doc).rstrip("\n") + "\n"
 
 
 if __name__ == "__main__":
