@@ -14,19 +14,24 @@ struct Lab: AsyncParsableCommand {
         subcommands: [Pods.self, Tags.self, Replies.self])
 }
 
-/// Runs `body`; a failure is printed as `kctr-lab VERB: message (hint: ...)` and exits 1.
-func report(_ verb: String, socket: String, _ body: () async throws -> Void) async throws {
-    do {
-        try await body()
-    } catch {
-        var text = "kctr-lab \(verb): \(error)"
-        if let rpc = error as? RPCError {
-            text += rpc.code == .unavailable
-                ? " (hint: is a lab daemon listening on \(socket)? start one with scripts/lab/containerd-lab up DIR)"
-                : " (hint: are the test images imported in k8s.io and the daemon's CRI plugin running? see the daemon's log)"
+/// The lab daemon every verb talks to, and how a verb's failure is told.
+struct Daemon: ParsableArguments {
+    @Argument(help: "The lab daemon's socket (scripts/lab/containerd-lab).") var socket: String
+
+    /// Runs `body` on a client of the daemon; a failure is printed as `kctr-lab VERB: message (hint: ...)` and exits 1.
+    func run(_ verb: String, _ body: (RPCClient) async throws -> Void) async throws {
+        do {
+            try await body(try LabDaemon.client(socket: socket))
+        } catch {
+            var text = "kctr-lab \(verb): \(error)"
+            if let rpc = error as? RPCError {
+                text += rpc.code == .unavailable
+                    ? " (hint: is a lab daemon listening on \(socket)? start one with scripts/lab/containerd-lab up DIR)"
+                    : " (hint: are the test images imported in k8s.io and the daemon's CRI plugin running? see the daemon's log)"
+            }
+            FileHandle.standardError.write(Data((text + "\n").utf8))
+            throw ExitCode.failure
         }
-        FileHandle.standardError.write(Data((text + "\n").utf8))
-        throw ExitCode.failure
     }
 }
 
@@ -36,7 +41,7 @@ struct Pods: AsyncParsableCommand {
         discussion: "The pause and busybox test images (scripts/lab/build-test-images) must be imported in k8s.io first. "
             + "Prints POD_ID CONTAINER_ID lines.")
 
-    @Argument(help: "The daemon's socket.") var socket: String
+    @OptionGroup var daemon: Daemon
     @Option(help: "How many pods.") var count = 50
     @Option(help: "Number of the first pod (bench-NNN).") var first = 0
     @Option(help: "Where the pods' log directories go.") var logDir = "/var/tmp/kctr-bench/pod-logs"
@@ -44,9 +49,8 @@ struct Pods: AsyncParsableCommand {
     @Option(help: "The containers' image.") var image = ContainerSpec.busybox
 
     func run() async throws {
-        try await report("pods", socket: socket) {
-            let pods = try await BenchFixtures.pods(try LabDaemon.client(socket: socket), count: count, first: first,
-                                                    logDir: logDir, jobs: jobs, image: image)
+        try await daemon.run("pods") { rpc in
+            let pods = try await BenchFixtures.pods(rpc, count: count, first: first, logDir: logDir, jobs: jobs, image: image)
             print(pods.map { "\($0.pod) \($0.container)\n" }.joined(), terminator: "")
         }
     }
@@ -58,15 +62,15 @@ struct Tags: AsyncParsableCommand {
         discussion: "Names PREFIX:0 .. PREFIX:N-1, spread over the SOURCE images in turn. Spread them over many images: "
             + "containerd 1.6's CRI re-sorts an image's whole name list for each new name.")
 
-    @Argument(help: "The daemon's socket.") var socket: String
+    @OptionGroup var daemon: Daemon
     @Argument(help: "Images in k8s.io the names point at.") var sources: [String]
     @Option(help: "How many names.") var count: Int
     @Option(help: "The names' repository.") var prefix = "docker.io/kctr/bench"
     @Option(help: "Names created at once.") var jobs = 32
 
     func run() async throws {
-        try await report("tags", socket: socket) {
-            try await BenchFixtures.tags(try LabDaemon.client(socket: socket), sources: sources, count: count, prefix: prefix, jobs: jobs)
+        try await daemon.run("tags") { rpc in
+            try await BenchFixtures.tags(rpc, sources: sources, count: count, prefix: prefix, jobs: jobs)
         }
     }
 }
@@ -77,13 +81,13 @@ struct Replies: AsyncParsableCommand {
         discussion: "One file per call: the reply's message type, a newline, then the reply's bytes. Expects an image "
             + "and a pod with a running container (pods above) in NAMESPACE, so that the lists are not empty.")
 
-    @Argument(help: "The daemon's socket.") var socket: String
+    @OptionGroup var daemon: Daemon
     @Argument(help: "Where the seeds go.") var outdir: String
     @Option(help: "The containerd namespace.") var namespace = "k8s.io"
 
     func run() async throws {
-        try await report("replies", socket: socket) {
-            try await ReplySeeds.write(try LabDaemon.client(socket: socket), to: outdir, namespace: namespace)
+        try await daemon.run("replies") { rpc in
+            try await ReplySeeds.write(rpc, to: outdir, namespace: namespace)
         }
     }
 }
