@@ -88,7 +88,8 @@ lint:
 	pyflakes3 $$(find scripts -name '*.py' | sort)
 
 # What operators run: the one-file build (make dist). Writes scripts/bench/BENCHMARKS.md too;
-# scripts/bench/bench.py --help for rows, runs and --kctr.
+# scripts/bench/bench.py --help for rows, runs and --kctr. It builds kctr-lab (debug, `swift build --product
+# kctr-lab`) for its names and pods; kctr-lab is test tooling, never in dist/.
 bench: dist
 	python3 scripts/bench/bench.py --kctr dist/kctr --write-md
 

@@ -65,6 +65,10 @@ let package = Package(
         // Fuzz targets over the parsers of untrusted input; `make fuzz` builds kctr-fuzz with libFuzzer.
         .target(name: "KctrFuzz", dependencies: ["KctrCore", "KctrRPC"]),
         .executableTarget(name: "kctr-fuzz", dependencies: ["KctrFuzz"]),
+        // Test and bench tooling, not a product (nor in `make dist`): pods, image names and reply seeds made through
+        // KctrRPC's typed messages, for the integration tests (KctrLab) and scripts/bench, scripts/fuzz (kctr-lab).
+        .target(name: "KctrLab", dependencies: ["KctrRPC"]),
+        .executableTarget(name: "kctr-lab", dependencies: ["KctrLab", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "CArchive", linkerSettings: [.linkedLibrary("archive")]),
         .target(name: "KctrArchive", dependencies: ["CArchive"]),
         // CYaml is not a product of Yams; it is visible through the Yams product, and this target
@@ -76,7 +80,9 @@ let package = Package(
         .testTarget(name: "KctrCoreTests", dependencies: ["KctrCore", "KctrCommands"], resources: [.copy("Fixtures")]),
         // Yams: the pod tests read the DaemonSet and Job manifests (scripts/deploy) to build their CRI configs.
         // KctrCore: the lab's containerd version is read with kctr's own ContainerdRelease.
-        .testTarget(name: "KctrIntegrationTests", dependencies: ["kctr", "KctrRPC", "KctrCore", .product(name: "Yams", package: "Yams")]),
+        // KctrLab: the pods they start (PodFixture); kctr-lab: LabToolTests runs it.
+        .testTarget(name: "KctrIntegrationTests", dependencies: ["kctr", "kctr-lab", "KctrLab", "KctrRPC", "KctrCore",
+                                                                 .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "KctrFuzzTests", dependencies: ["KctrFuzz", "KctrRPC"], exclude: ["Corpus"]),
     ],
     cLanguageStandard: .c11

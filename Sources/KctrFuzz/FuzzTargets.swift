@@ -178,7 +178,7 @@ public enum FuzzTargets {
     // MARK: reply: what the daemon's socket sends, decoded as kctr decodes replies
 
     /// The input is a message type's full name, a newline, then the reply's bytes (the seeds are real
-    /// replies, see scripts/bench/bench-fixtures.py replies). A name that is not a reply type (a mutated one) picks
+    /// replies, see kctr-lab replies). A name that is not a reply type (a mutated one) picks
     /// one of them by its bytes, so that every input decodes something.
     static func reply(_ data: [UInt8]) {
         let names = ReplyFuzzing.typeNames

@@ -129,6 +129,11 @@ final class CallHandle: @unchecked Sendable {
         }
     }
 
+    /// The message of the last receive batch as it came off the wire, undecoded; nil at end of stream.
+    func takeWireBytes() throws(RPCError) -> [UInt8]? {
+        try withMessage { bytes in Array(bytes) }
+    }
+
     /// The message of the last receive batch, decoded; nil at end of stream.
     func takeMessage(_ d: MessageDescriptor) throws(RPCError) -> Proto? {
         try withMessage { bytes throws(RPCError) in try ProtoCodec.decode(bytes, as: d) }

@@ -155,6 +155,11 @@ public final class RPCStream: @unchecked Sendable {
         return try await next { call throws(RPCError) in try call.takeBytesField(number, of: output) }
     }
 
+    /// The next response's wire bytes, undecoded (ReplyFuzzing.record); nil at the end of the stream.
+    func receiveWireBytes() async throws(RPCError) -> [UInt8]? {
+        try await next { call throws(RPCError) in try call.takeWireBytes() }
+    }
+
     private func next<T>(_ take: (CallHandle) throws(RPCError) -> T?) async throws(RPCError) -> T? {
         guard !finished else { return nil }
         let call = self.call

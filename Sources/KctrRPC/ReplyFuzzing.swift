@@ -65,3 +65,35 @@ public enum ReplyFuzzing {
         return out
     }
 }
+
+/// The other side of the door: the `reply` target's seeds, recorded from a real daemon (kctr-lab replies).
+extension ReplyFuzzing {
+    /// One reply as the daemon sent it: its message type and its undecoded wire bytes.
+    public struct Seed: Sendable, Equatable {
+        public var typeName: String
+        public var bytes: [UInt8]
+
+        /// The seed file the `reply` target reads: the type name, a newline, then the bytes.
+        public var file: [UInt8] { Array(typeName.utf8) + [0x0A] + bytes }
+    }
+
+    /// Calls `method` with `request` (a message of the method's input type) and returns the first reply as it
+    /// came off the wire; a server stream (Content.Read, Events.Subscribe) is cancelled after its first message.
+    /// The bytes are the daemon's, not a re-encoding: unknown fields and field order stay as sent.
+    public static func record<Request: GeneratedMessage>(_ rpc: RPCClient, _ method: RPCMethod,
+                                                         _ request: Request) async throws(RPCError) -> Seed {
+        let (input, output) = try method.descriptors()
+        guard ProtoCodec.name(of: input) == Request.protoName else {
+            throw RPCError(code: .codec, message: "\(method.path) takes a \(ProtoCodec.name(of: input)), not a \(Request.protoName)",
+                           method: method.path)
+        }
+        let stream = try await rpc.openStream(method)
+        defer { stream.cancel() }
+        try await stream.send(request.anyProto, close: true)
+        guard let bytes = try await stream.receiveWireBytes() else {
+            throw RPCError(code: .internal, message: "the call ended without a response", method: method.path,
+                           timeoutMilliseconds: rpc.options.timeoutMilliseconds)
+        }
+        return Seed(typeName: ProtoCodec.name(of: output), bytes: bytes)
+    }
+}

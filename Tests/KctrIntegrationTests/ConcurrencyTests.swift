@@ -1,4 +1,5 @@
 import Foundation
+import KctrLab
 import KctrRPC
 import XCTest
 
@@ -138,30 +139,14 @@ final class ConcurrencyTests: XCTestCase {
 
     /// CRI's repo tags -> image ID, through ListImages.
     func criTags(_ socket: String) throws -> [String: String] {
-        let done = DispatchSemaphore(value: 0)
-        let box = CRIResult()
-        Task {
-            do {
-                let channel = try RPCChannel(target: "unix://\(socket)")
-                let cri = CRIAPI(RPCClient(channel: channel, options: CallOptions(timeoutMilliseconds: 30_000)))
-                var tags: [String: String] = [:]
-                for image in try await cri.listImages() {
-                    for tag in image.repoTags { tags[tag] = image.id }
-                }
-                box.result = .success(tags)
-            } catch {
-                box.result = .failure(error)
+        try PodFixture.withCRI(socket: socket) { cri in
+            var tags: [String: String] = [:]
+            for image in try await cri.listImages() {
+                for tag in image.repoTags { tags[tag] = image.id }
             }
-            done.signal()
+            return tags
         }
-        done.wait()
-        return try box.result?.get() ?? [:]
     }
-}
-
-private final class CRIResult: @unchecked Sendable {
-    // @unchecked: written by the task before the semaphore is signalled, read after.
-    var result: Result<[String: String], Error>?
 }
 
 /// Runs each job on a thread of its own, all at once; results in job order.

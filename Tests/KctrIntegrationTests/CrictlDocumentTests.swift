@@ -1,4 +1,5 @@
 import Foundation
+import KctrLab
 import XCTest
 
 /// kctr's `-o json` documents against crictl's, field by field, on the same pod, containers and images of a

@@ -1,4 +1,5 @@
 import Foundation
+import KctrLab
 import KctrRPC
 import XCTest
 
@@ -76,21 +77,7 @@ enum DiskFixtures {
     /// Runs `body` against the lab's containerd API in `namespace` and waits for it.
     static func withContainerd<T: Sendable>(_ lab: Lab, namespace: String = "k8s.io",
                                             _ body: @escaping @Sendable (ContainerdAPI) async throws -> T) throws -> T {
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: Result<T, Error> = .failure(SetupError("not run"))
-        let socket = lab.socket
-        Task {
-            do {
-                let channel = try RPCChannel(target: "unix://\(socket)")
-                let api = ContainerdAPI(RPCClient(channel: channel, options: CallOptions(timeoutMilliseconds: 60_000)))
-                result = .success(try await body(api.namespaced(namespace)))
-            } catch {
-                result = .failure(error)
-            }
-            done.signal()
-        }
-        done.wait()
-        return try result.get()
+        try LabDaemon.run(socket: lab.socket) { rpc in try await body(ContainerdAPI(rpc).namespaced(namespace)) }
     }
 
     /// Writes `text` as a blob (under `lease` when given) and returns its digest. `commit: false` leaves

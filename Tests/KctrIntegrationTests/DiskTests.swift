@@ -1,4 +1,5 @@
 import Foundation
+import KctrLab
 import XCTest
 
 /// `kctr df` against real pods on a private containerd whose root is a tmpfs of its own: its numbers

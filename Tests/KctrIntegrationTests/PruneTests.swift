@@ -1,4 +1,5 @@
 import Foundation
+import KctrLab
 import XCTest
 
 /// `kctr images prune` (and `rmi --prune`, `--leaked`) on real pods: what a running pod, an exited or

@@ -1,4 +1,5 @@
 import Foundation
+import KctrLab
 import KctrRPC
 import XCTest
 
@@ -18,35 +19,17 @@ final class ReceiveLimitTests: XCTestCase {
     /// Creates `count` image records with 4 KB of labels each, through the
     /// RPC layer (ctr would need minutes for this many).
     static func createImages(socket: String) throws {
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var failure: Error?
-        Task {
-            do {
-                let channel = try RPCChannel(target: "unix://\(socket)")
-                let rpc = RPCClient(channel: channel, options: CallOptions(
-                    timeoutMilliseconds: 30_000, metadata: [("containerd-namespace", namespace)]))
-                let api = ContainerdAPI(rpc)
-                guard let target = try await api.image(named: "docker.io/library/busybox:kctr-test")?.target else {
-                    throw SetupError("no image docker.io/library/busybox:kctr-test")
-                }
-                let label = String(repeating: "x", count: 4000)
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for i in 0..<count {
-                        if i >= 32 { try await group.next() }
-                        group.addTask {
-                            _ = try await api.createImage(ImageRecord(name: "docker.io/kctr/many:\(i)", labels: ["kctr.test/padding": label],
-                                                                      target: target))
-                        }
-                    }
-                    try await group.waitForAll()
-                }
-            } catch {
-                failure = error
+        try LabDaemon.run(socket: socket) { rpc in
+            let api = ContainerdAPI(rpc).namespaced(namespace)
+            guard let target = try await api.image(named: ContainerSpec.busybox)?.target else {
+                throw SetupError("no image \(ContainerSpec.busybox)")
             }
-            done.signal()
+            let label = String(repeating: "x", count: 4000)
+            _ = try await LabDaemon.map(0..<count, jobs: 32) { i in
+                try await api.createImage(ImageRecord(name: "docker.io/kctr/many:\(i)", labels: ["kctr.test/padding": label],
+                                                      target: target)).name
+            }
         }
-        done.wait()
-        if let failure { throw failure }
     }
 
     func testListsMoreThanFourMiB() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import KctrLab
 import KctrRPC
 import XCTest
 

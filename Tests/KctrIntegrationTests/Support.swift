@@ -1,5 +1,6 @@
 import Foundation
 import KctrCore
+import KctrLab
 import XCTest
 
 /// The result of running a program.
@@ -28,6 +29,9 @@ enum Paths {
         }
         return root + "/.build/debug/kctr"
     }
+
+    /// kctr-lab (the bench's and fuzz seeds' fixtures), built with the tests next to kctr.
+    static var kctrLab: String { URL(fileURLWithPath: kctr).deletingLastPathComponent().appendingPathComponent("kctr-lab").path }
 
     static var lab: String { root + "/scripts/lab/containerd-lab" }
     static var buildImages: String { root + "/scripts/lab/build-test-images" }
@@ -190,10 +194,8 @@ func XCTAssertExit(_ r: Run, _ status: Int32, file: StaticString = #filePath, li
     XCTAssertEqual(r.status, status, "exit \(r.status)\nstdout: \(r.stdout)\nstderr: \(r.stderr)", file: file, line: line)
 }
 
-struct SetupError: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
-}
+/// A fixture that could not be made (KctrLab's error, which PodFixture throws too).
+typealias SetupError = LabError
 
 /// One private daemon shared by the tests of a class, started on first use
 /// and stopped in the class's tearDown.

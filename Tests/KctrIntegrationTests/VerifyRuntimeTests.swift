@@ -1,5 +1,6 @@
 import Foundation
 import KctrCore
+import KctrLab
 import XCTest
 
 /// `kctr verify-runtime` against private daemons with real misconfigurations,

@@ -1,4 +1,5 @@
 import Foundation
+import KctrLab
 import XCTest
 
 /// `kctr stop`, `rm`, `stopp`, `rmp` (and `pods stop|rm`), `statsp` on real pods: each prints what it did

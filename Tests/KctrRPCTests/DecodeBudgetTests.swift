@@ -244,4 +244,19 @@ final class DecodeBudgetTests: XCTestCase {
         XCTAssertEqual(ReplyFuzzing.decode("runtime.v1.PodSandboxStatusResponse", Array(repeating: 0x1a, count: 1)), .refused)
         XCTAssertEqual(ReplyFuzzing.decode("runtime.v1.Nope", []), .unknownType)
     }
+
+    /// A seed's request must be of the method's input type: refused before any call (the socket does not exist).
+    func testRecordRefusesARequestOfAnotherType() async throws {
+        let rpc = RPCClient(channel: try RPCChannel(target: "unix:///nonexistent/kctr-record.sock"),
+                            options: CallOptions(timeoutMilliseconds: 1_000))
+        do {
+            _ = try await ReplyFuzzing.record(rpc, RPCMethod(Self.runtime, "Version"), CRI.StatusRequest(verbose: true))
+            XCTFail("recorded a Version call with a StatusRequest")
+        } catch {
+            XCTAssertEqual(error.code, .codec)
+            XCTAssertEqual(error.message, "/runtime.v1.RuntimeService/Version takes a runtime.v1.VersionRequest, not a runtime.v1.StatusRequest")
+        }
+        let seed = ReplyFuzzing.Seed(typeName: "runtime.v1.VersionResponse", bytes: [0x0a, 0x02, 0x76, 0x31])
+        XCTAssertEqual(seed.file, Array("runtime.v1.VersionResponse\n".utf8) + [0x0a, 0x02, 0x76, 0x31])
+    }
 }

@@ -12,8 +12,9 @@ exec verify-runtime import-50 export-50 import-1g import-1g-pigz export-1g. star
 the same release objects linked with glibc dynamic (scripts/release/dist.py --glibc-dynamic, the dist/kctr before
 issue 19), and notes both sizes. Fixtures: scripts/lab/build-test-images (busybox,
 pause), scripts/lab/make-many-images.py (50 small images, one archive), scripts/lab/make-big-archive.py
-(1 GiB, 4 gzip layers; both cached in /var/tmp/kctr-bench), scripts/bench/bench-fixtures.py (names
-and pods over gRPC; needs python3-grpcio).
+(1 GiB, 4 gzip layers; both cached in /var/tmp/kctr-bench), kctr-lab (names and pods through kctr's typed
+RPC layer: Sources/kctr-lab; bench builds it with `swift build --product kctr-lab` and runs it from
+`swift build --show-bin-path`, or takes --kctr-lab PATH).
 
 Another containerd: KCTR_CONTAINERD_DIR=/opt/containerd-2.3/bin scripts/bench/bench.py ... (a directory
 with containerd, ctr and containerd-shim-runc-v2; see scripts/lab/containerd-lab --help).
@@ -32,7 +33,6 @@ import argparse, datetime, os, platform, re, shutil, statistics, subprocess, sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPTS = os.path.join(ROOT, "scripts")
 LAB = os.path.join(SCRIPTS, "lab", "containerd-lab")
-FIXTURES = os.path.join(SCRIPTS, "bench", "bench-fixtures.py")
 CACHE = "/var/tmp/kctr-bench"
 ALL_ROWS = ["startup", "version", "info", "images-1", "images-500", "images-5000", "df-500", "prune-500", "df-5000",
             "pods-50", "ps-50", "exec",
@@ -169,7 +169,7 @@ def machine(args):
 
 NOTES = [
     "- `images ls`: 500 and 5,000 names in `k8s.io`: the 3 test images, 50 small distinct images "
-    "(scripts/lab/make-many-images.py) and tags of those 50, spread evenly (scripts/bench/bench-fixtures.py tags: "
+    "(scripts/lab/make-many-images.py) and tags of those 50, spread evenly (kctr-lab tags: "
     "containerd 1.6's CRI re-sorts an image's whole name list for each new name, so thousands of tags of one "
     "image cost it minutes of CPU). 1 image: busybox alone in namespace `one`.",
     "- `images ls`: kctr keeps what it read from image blobs in its image cache (here in the lab's directory, "
@@ -181,7 +181,7 @@ NOTES = [
     "alone (crictl imagefsinfo is shown when crictl is on PATH). `prune --dry-run` reads what df reads and plans; "
     "no peer has a dry run. Both spend most of their time waiting for containerd's Images.List.",
     "- `pods` / `ps`: 50 host-network pods with one busybox container each, started through CRI as the kubelet "
-    "would (scripts/bench/bench-fixtures.py pods). ctr has no pod view: its closest commands are `containers ls` (sandboxes "
+    "would (kctr-lab pods). ctr has no pod view: its closest commands are `containers ls` (sandboxes "
     "and containers alike, no CRI state) and `tasks ls` (every task, with PIDs); kctr joins CRI's lists with one "
     "containerd `Containers.List` (the pods' pause images) or one `Tasks.List` (PIDs and task status).",
     "- `info`: ctr has no CRI status; `plugins ls` is its closest daemon-wide view. `verify-runtime` has no ctr "
@@ -196,6 +196,14 @@ NOTES = [
 ]
 
 
+def kctr_lab():
+    """kctr-lab, built (debug) with SwiftPM: the fixtures ctr makes slowly or not at all (Sources/kctr-lab)."""
+    swift = shutil.which("swift") or "/opt/swift/usr/bin/swift"
+    print("bench: building kctr-lab (swift build --product kctr-lab)", file=sys.stderr)
+    sh([swift, "build", "--product", "kctr-lab"], cwd=ROOT)
+    return os.path.join(sh([swift, "build", "--show-bin-path"], cwd=ROOT).stdout.strip(), "kctr-lab")
+
+
 def main():
     default_kctr = os.path.join(ROOT, "dist", "kctr")
     if not os.access(default_kctr, os.X_OK):
@@ -206,6 +214,8 @@ def main():
     ap.add_argument("--big-runs", type=int, default=3, help="runs of images-5000 and the 1 GiB rows (default 3)")
     ap.add_argument("--kctr", default=default_kctr, help="kctr binary (default dist/kctr if built, else .build/release/kctr)")
     ap.add_argument("--rows", default=",".join(ALL_ROWS), help="comma-separated rows (default all: %(default)s)")
+    ap.add_argument("--kctr-lab", metavar="PATH", help="kctr-lab binary for the names and pods of the images-500/5000, df, "
+                    "prune, pods-50, ps-50 and exec rows (default: `swift build --product kctr-lab`, then its bin path)")
     ap.add_argument("--big", default=os.path.join(CACHE, "big.tar"), help="1 GiB archive (made by scripts/lab/make-big-archive.py if missing)")
     ap.add_argument("--many", default=os.path.join(CACHE, "many.tar"), help="50-image archive (made by scripts/lab/make-many-images.py if missing)")
     ap.add_argument("--write-md", nargs="?", const=os.path.join(SCRIPTS, "bench", "BENCHMARKS.md"), metavar="PATH",
@@ -219,10 +229,11 @@ def main():
         raise SystemExit(f"bench: unknown row(s) {','.join(unknown)}; rows: {','.join(ALL_ROWS)}")
     if not os.access(args.kctr, os.X_OK):
         raise SystemExit(f"bench: {args.kctr} not built: run `make release` (or pass --kctr PATH)")
-    if set(NAMES_ROWS[500] + NAMES_ROWS[5000] + ["pods-50", "ps-50"]) & set(rows):
-        if subprocess.run(["/usr/bin/python3", "-c", "import grpc"], stderr=subprocess.DEVNULL).returncode != 0:
-            raise SystemExit("bench: rows images-500/5000 and pods-50/ps-50 need Debian's python3-grpcio for their "
-                             "fixtures (scripts/bench/bench-fixtures.py): apt-get install python3-grpcio (or run scripts/deps)")
+    fixtures = None
+    if set(NAMES_ROWS[500] + NAMES_ROWS[5000] + ["pods-50", "ps-50", "exec"]) & set(rows):
+        fixtures = os.path.abspath(args.kctr_lab) if args.kctr_lab else kctr_lab()
+        if not os.access(fixtures, os.X_OK):
+            raise SystemExit(f"bench: {fixtures} not built: run `swift build --product kctr-lab` (or pass --kctr-lab PATH)")
     os.makedirs(CACHE, exist_ok=True)
     print(f"bench: kctr binary {args.kctr}; rows {','.join(rows)}", file=sys.stderr)
 
@@ -295,7 +306,7 @@ def main():
                     continue
                 have = len(sh(k8s + ["images", "ls", "-q"]).stdout.split())
                 if count > have:
-                    sh([FIXTURES, "tags", sock, *many, "--count", str(count - have), "--prefix", f"docker.io/kctr/bench{tagged}"])
+                    sh([fixtures, "tags", sock, *many, "--count", str(count - have), "--prefix", f"docker.io/kctr/bench{tagged}"])
                     tagged += 1
                 n = len(sh(k8s + ["images", "ls", "-q"]).stdout.split())
                 nruns = runs if count < 5000 else args.big_runs
@@ -318,7 +329,7 @@ def main():
                     b.row(f"images prune --dry-run, {n} images (k8s.io)",
                           {"kctr": kctr + ["images", "prune", "--dry-run"]}, nruns, {})
         if {"pods-50", "ps-50", "exec"} & set(rows):
-            sh([FIXTURES, "pods", sock, "--count", "50", "--log-dir", os.path.join(base, "pod-logs")])
+            sh([fixtures, "pods", sock, "--count", "50", "--log-dir", os.path.join(base, "pod-logs")])
             if "pods-50" in rows:
                 cmds = {"kctr": kctr + ["pods"], "ctr": k8s + ["containers", "ls"]}  # ctr: sandboxes and containers alike
                 if crictl:
