@@ -35,7 +35,7 @@ protoc-c -I "$PROTOS_DIR" -I "$WKT_INCLUDE" --c_out="$OUT_DIR" \
 
 echo "generate.sh: generated $(( ${#OWN_FILES[@]} + ${#WKT_FILES[@]} )) proto files into $OUT_DIR"
 
-# Swift structs for the messages kctr uses (scripts/swift-messages.c), built with the system cc against
+# Swift structs for the messages kctr uses (scripts/generate/swift-messages.c), built with the system cc against
 # the protoc-c output above and kctr's descriptor tables, then run.
 CC="${CC:-cc}"
 command -v "$CC" >/dev/null || { echo "generate.sh: no C compiler ($CC) (hint: apt-get install gcc, or run scripts/deps)" >&2; exit 1; }
@@ -43,7 +43,7 @@ BUILD_DIR="$(mktemp -d)"
 trap 'rm -rf "$BUILD_DIR"' EXIT
 mapfile -t PBC_FILES < <(find "$OUT_DIR" -type f -name '*.pb-c.c' | LC_ALL=C sort)
 "$CC" -std=c11 -O0 -w -I "$OUT_DIR" -I "$REPO_DIR/Sources/CGRPCShim/include" \
-  "$REPO_DIR/scripts/swift-messages.c" "$REPO_DIR/Sources/CGRPCShim/kctr_descriptors.c" "${PBC_FILES[@]}" \
+  "$REPO_DIR/scripts/generate/swift-messages.c" "$REPO_DIR/Sources/CGRPCShim/kctr_descriptors.c" "${PBC_FILES[@]}" \
   -lprotobuf-c -o "$BUILD_DIR/swift-messages"
 mkdir -p "$OUT_DIR/swift"
 "$BUILD_DIR/swift-messages" "$PROTOS_DIR/kctr-methods" "$OUT_DIR/swift"

@@ -1,4 +1,4 @@
-/// A message type written by scripts/swift-messages.c (Generated/swift): a plain struct whose fields
+/// A message type written by scripts/generate/swift-messages.c (Generated/swift): a plain struct whose fields
 /// are those of the .proto message, in lowerCamelCase.
 public protocol GeneratedMessage: Sendable, Equatable {
     /// The full name in the .proto files, e.g. `runtime.v1.Container`.
