@@ -193,24 +193,11 @@ public struct ImageCatalog: Sendable {
         }
     }
 
-    /// `readBlobs` of each target, `concurrency` at a time.
+    /// `readBlobs` of each target, `concurrency` at a time, by target digest.
     private func readAll(_ targets: [Descriptor]) async -> [String: Resolved] {
-        await withTaskGroup(of: (String, Resolved).self) { group in
-            var out: [String: Resolved] = [:]
-            var next = 0
-            func add() {
-                guard next < targets.count else { return }
-                let target = targets[next]
-                next += 1
-                group.addTask { (target.digest, await readBlobs(target)) }
-            }
-            for _ in 0..<min(concurrency, targets.count) { add() }
-            while let (digest, r) = await group.next() {
-                out[digest] = r
-                add()
-            }
-            return out
-        }
+        // readBlobs reports what went wrong in its Resolved and never throws, so neither does this map.
+        let byTarget = (try? await boundedMap(targets, limit: concurrency) { await readBlobs($0) }) ?? [:]
+        return Dictionary(byTarget.map { ($0.key.digest, $0.value) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Walks index -> node manifest -> config, then looks for the snapshot.

@@ -174,22 +174,7 @@ public struct StorageScan: Sendable {
 
     /// `call` on every key, at most `concurrency` at once.
     private func bounded<K: Hashable & Sendable, V: Sendable>(_ keys: [K], _ call: @escaping @Sendable (K) async throws -> V) async throws -> [K: V] {
-        try await withThrowingTaskGroup(of: (K, V).self) { group in
-            var out: [K: V] = [:]
-            var next = 0
-            func add() {
-                guard next < keys.count else { return }
-                let key = keys[next]
-                next += 1
-                group.addTask { (key, try await call(key)) }
-            }
-            for _ in 0..<min(concurrency, keys.count) { add() }
-            while let (key, value) = try await group.next() {
-                out[key] = value
-                add()
-            }
-            return out
-        }
+        try await boundedMap(keys, limit: concurrency, call)
     }
 
     /// CRI's side; nil when CRI does not serve (the CRI plugin is disabled).
