@@ -44,50 +44,119 @@ public struct ImageCatalog: Sendable {
 
     /// - Parameter resolve: false for names only (`-q`): no content, CRI or snapshot reads.
     public func list(includeDigestNames: Bool, pattern: String?, resolve: Bool = true) async throws -> [ImageSummary] {
+        let start = StoreStamp.now()
+        let listCache = session.config.cacheDirectory.flatMap {
+            ImageListCache(directory: $0, namespace: session.config.namespace, address: session.config.endpoint.path)
+        }
+        var stamp: StoreStamp?
+        if listCache != nil {
+            do {
+                stamp = try session.storeStamp.stamp()
+            } catch {
+                session.debug("image list cache: not used: \(error.message)")
+            }
+        }
+        let wantCRI = session.config.namespace == "k8s.io" && resolve
+        if let listCache, let stamp {
+            let (kept, note) = listCache.load(stamp: stamp)
+            if let note { session.debug("image list cache: \(note)") }
+            if let kept, kept.cri != nil || !wantCRI {
+                let ms = Double((StoreStamp.now() - start) / 100_000) / 10
+                session.debug("image list cache: containerd (pid \(stamp.pid)) has not written its metadata since \(Timestamps.utc(Double(stamp.modified) / 1e9)): \(kept.records.count) name(s) from \(listCache.path) in \(ms) ms, no call made")
+                return rows(kept, includeDigestNames: includeDigestNames, pattern: pattern, resolve: resolve)
+            }
+        }
+        // Without a pattern every image is resolved, so that the reading can be kept whole.
+        let reading = try await read(wantCRI: wantCRI, resolve: resolve, pattern: pattern)
+        if let listCache, let stamp, resolve, pattern == nil, reading.resolved.values.allSatisfy({ $0.problem == nil }),
+           reading.cri != nil || !wantCRI {
+            keep(reading, in: listCache, stamp: stamp, readSince: start)
+        }
+        return rows(reading, includeDigestNames: includeDigestNames, pattern: pattern, resolve: resolve)
+    }
+
+    /// Keeps `reading` when the daemon's metadata was settled before the reading began and did not change
+    /// while it was read.
+    private func keep(_ reading: ImageListCache.Reading, in listCache: ImageListCache, stamp: StoreStamp, readSince start: Int64) {
+        guard stamp.settled(at: start) else {
+            session.debug("image list cache: containerd wrote its metadata less than \(StoreStamp.settleNanoseconds / 1_000_000) ms before this listing: not kept")
+            return
+        }
+        do {
+            guard try session.storeStamp.stamp() == stamp else {
+                session.debug("image list cache: containerd wrote its metadata during this listing: not kept")
+                return
+            }
+            try listCache.store(reading, stamp: stamp)
+        } catch {
+            session.debug("image list cache: not kept: \(error)")
+        }
+    }
+
+    /// Images.List, CRI's view and what the images' targets resolve to (only the targets of names that
+    /// match `pattern`).
+    private func read(wantCRI: Bool, resolve: Bool, pattern: String?) async throws -> ImageListCache.Reading {
         let store = session.store
-        let isK8s = session.config.namespace == "k8s.io" && resolve
         async let recordsCall = store.images()
         // CRI only knows the k8s.io namespace; a disabled CRI plugin leaves the CRI columns empty.
-        async let criCall: (images: [CRIImage], snapshotter: String?)? = isK8s ? criView() : nil
+        async let criCall: (images: [CRIImage], snapshotter: String?)? = wantCRI ? criView() : nil
         // Read while the daemon answers.
         let cache = resolve ? session.config.cacheDirectory.map { ImageFactsCache(directory: $0) } : nil
         async let cacheLoad = cache?.load() ?? ([:], nil)
-        var records: [ImageRecord]
+        let records: [ImageRecord]
         do {
             records = try await recordsCall
         } catch {
             throw session.explain(error, doing: "listing images in namespace \(session.config.namespace)")
         }
         let criState = try await criCall
-        records = records.filter { includeDigestNames || !ImageCatalog.isDigestName($0.name) }
-        if let pattern { records = records.filter { ImageCatalog.matches($0.name, pattern: pattern) } }
         let snapshotter = criState?.snapshotter ?? "overlayfs"
-
         // Many names share few targets: resolve each target once.
         var targets: [String: Descriptor] = [:]
-        for r in records { targets[r.target.digest] = r.target }
+        for r in records where pattern.map({ ImageCatalog.matches(r.name, pattern: $0) }) ?? true { targets[r.target.digest] = r.target }
         let resolved = resolve ? await resolveAll(Array(targets.values), snapshotter: snapshotter, cache: cache, loaded: await cacheLoad) : [:]
+        return ImageListCache.Reading(records: records, cri: criState?.images, snapshotter: criState?.snapshotter, resolved: resolved)
+    }
 
+    /// The rows of a reading: names filtered, each joined with its target and CRI's image.
+    private func rows(_ reading: ImageListCache.Reading, includeDigestNames: Bool, pattern: String?, resolve: Bool) -> [ImageSummary] {
+        let snapshotter = reading.snapshotter ?? "overlayfs"
+        let criImages = resolve ? reading.cri : nil
         var byTag: [String: CRIImage] = [:]
         var byID: [String: CRIImage] = [:]
-        for image in criState?.images ?? [] {
+        for image in criImages ?? [] {
             byID[image.id] = image
-            for n in image.repoTags + image.repoDigests { byTag[n] = image }
+            for n in image.repoTags { byTag[n] = image }
+            for n in image.repoDigests { byTag[n] = image }
         }
-        let rows = records.map { record -> ImageSummary in
-            let r = resolved[record.target.digest] ?? Resolved(problem: resolve ? "not resolved" : nil)
+        // Thousands of names share a few targets, and tags made together share their creation second.
+        let platforms = reading.resolved.mapValues { $0.platforms.map(\.description) }
+        var seconds: [Double: String] = [:]
+        var rows: [ImageSummary] = []
+        rows.reserveCapacity(reading.records.count)
+        for record in reading.records {
+            if !includeDigestNames, ImageCatalog.isDigestName(record.name) { continue }
+            if let pattern, !ImageCatalog.matches(record.name, pattern: pattern) { continue }
+            let r = resolve ? reading.resolved[record.target.digest] ?? Resolved(problem: "not resolved") : Resolved()
             var cri: ImageSummary.CRIView?
-            if criState != nil {
+            if criImages != nil {
                 let match = byTag[record.name] ?? byID[record.name]
                 cri = ImageSummary.CRIView(known: match != nil, id: match?.id ?? r.configDigest, pinned: match?.pinned ?? false)
             }
-            return ImageSummary(
+            var created: String?
+            if let at = record.createdAt {
+                let second = ((at * 1000).rounded() / 1000).rounded(.down)
+                created = seconds[second] ?? Timestamps.utc(second)
+                seconds[second] = created
+            }
+            rows.append(ImageSummary(
                 name: record.name, digest: record.target.digest, mediaType: record.target.mediaType,
-                size: r.size, platforms: r.platforms.map(\.description), configDigest: r.configDigest,
+                size: r.size, platforms: resolve ? platforms[record.target.digest] ?? [] : [], configDigest: r.configDigest,
                 chainID: r.chainID, snapshotter: snapshotter, unpacked: r.unpacked, cri: cri, labels: record.labels,
-                createdAt: record.createdAt.map { Timestamps.utc($0) },
-                problem: r.problem)
+                createdAt: created, problem: r.problem))
         }
+        // containerd lists names in byte order already: then there is nothing to sort.
+        if zip(rows, rows.dropFirst()).allSatisfy({ $0.name <= $1.name }) { return rows }
         return rows.sorted { $0.name < $1.name }
     }
 
@@ -105,7 +174,7 @@ public struct ImageCatalog: Sendable {
         }
     }
 
-    struct Resolved: Sendable {
+    struct Resolved: Sendable, Equatable {
         var size: Int64 = 0
         var platforms: [Platform] = []
         var manifestDigest: String?

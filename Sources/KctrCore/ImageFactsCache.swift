@@ -9,12 +9,9 @@ import KctrRPC
 ///
 /// One file, `<directory>/image-facts`; the default directory is /var/cache/kctr (root only; see
 /// `directory(environment:euid:)`), and `rm -rf /var/cache/kctr` clears it. The file is input kctr did
-/// not write in this run, so it is read as hostile: the directory and the file must belong to the user
-/// running kctr and be writable by nobody else, the file must be a regular file (not followed as a link)
-/// of at most `maxBytes`; a line that does not parse, or names a malformed digest or platform, is dropped
-/// and its image read from containerd again. The file names the platform it was written for; a file of
-/// another platform (or format) is ignored. Writes go to a temporary file renamed over the old one, so a
-/// reader sees the old or the new file, never half of one.
+/// not write in this run: CacheFile checks its owner, mode, kind and size, and a line that does not parse,
+/// or names a malformed digest or platform, is dropped and its image read from containerd again. The file
+/// names the platform it was written for; a file of another platform (or format) is ignored.
 public struct ImageFactsCache: Sendable {
     public static let defaultDirectory = "/var/cache/kctr"
     static let fileName = "image-facts"
@@ -43,15 +40,15 @@ public struct ImageFactsCache: Sendable {
 
     public let directory: String
     let platform: String
-    let euid: uid_t
+    let file: CacheFile
 
     public init(directory: String, platform: Platform = .node, euid: uid_t = geteuid()) {
         self.directory = directory
         self.platform = platform.description
-        self.euid = euid
+        self.file = CacheFile(directory: directory, name: Self.fileName, maxBytes: Self.maxBytes, euid: euid)
     }
 
-    var path: String { directory + "/" + Self.fileName }
+    var path: String { file.path }
 
     /// `KCTR_CACHE_DIR` when set (empty: no cache), else /var/cache/kctr for root, else none: a user
     /// other than root reads the blobs every time.
@@ -62,35 +59,14 @@ public struct ImageFactsCache: Sendable {
 
     /// The entries of the file; empty, with the reason, when there is no usable file.
     public func load() -> (entries: [String: Entry], note: String?) {
-        if let bad = unsafeDirectory(mustExist: false) { return ([:], bad) }
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        if fd < 0 {
-            let err = errno
-            return ([:], err == ENOENT ? nil : "cannot open \(path): \(String(cString: strerror(err)))")
-        }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { return ([:], "cannot stat \(path): \(String(cString: strerror(errno)))") }
-        if let bad = unsafe(st, path, kind: S_IFREG) { return ([:], bad) }
-        guard st.st_size <= Self.maxBytes else { return ([:], "\(path) is \(st.st_size) bytes, more than \(Self.maxBytes): ignored") }
-        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
-        var got = 0
-        while got < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress?.advanced(by: got), $0.count - got) }
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else { break }
-            got += n
-        }
-        let parsed = Self.parse(String(decoding: bytes[..<got], as: UTF8.self), platform: platform)
+        let (bytes, note) = file.read()
+        guard let bytes else { return ([:], note) }
+        let parsed = Self.parse(String(decoding: bytes, as: UTF8.self), platform: platform)
         return (parsed.entries, parsed.dropped > 0 ? "\(path): \(parsed.dropped) malformed line(s) ignored" : nil)
     }
 
     /// Writes `entries` (at most `maxEntries`: `keep` first, then the others) in place of the file.
     public func store(_ entries: [String: Entry], keep: Set<String>) throws {
-        if mkdir(directory, 0o700) != 0, errno != EEXIST {
-            throw KctrError("cannot create \(directory): \(String(cString: strerror(errno)))")
-        }
-        if let bad = unsafeDirectory(mustExist: true) { throw KctrError(bad) }
         let first = entries.keys.filter { keep.contains($0) }.sorted()
         let rest = entries.keys.filter { !keep.contains($0) }.sorted()
         let chosen = (first + rest).prefix(Self.maxEntries)
@@ -98,46 +74,7 @@ public struct ImageFactsCache: Sendable {
         for digest in chosen {
             if let e = entries[digest], let line = Self.line(digest, e) { text += line + "\n" }
         }
-        var template = Array((path + ".XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { buf -> Int32 in
-            guard let base = buf.baseAddress else { return -1 }
-            return mkstemp(base)
-        }
-        guard fd >= 0 else { throw KctrError("cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))") }
-        let temp = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var ok = fchmod(fd, 0o600) == 0
-        let bytes = Array(text.utf8)
-        var written = 0
-        while ok, written < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress?.advanced(by: written), $0.count - written) }
-            if n < 0, errno == EINTR { continue }
-            if n <= 0 { ok = false } else { written += n }
-        }
-        let err = errno
-        close(fd)
-        guard ok, rename(temp, path) == 0 else {
-            let cause = String(cString: strerror(ok ? errno : err))
-            unlink(temp)
-            throw KctrError("cannot write \(path): \(cause)")
-        }
-    }
-
-    /// Why the directory cannot be trusted, or nil.
-    private func unsafeDirectory(mustExist: Bool) -> String? {
-        var st = stat()
-        guard lstat(directory, &st) == 0 else {
-            let err = errno
-            return err == ENOENT && !mustExist ? nil : "cannot use \(directory): \(String(cString: strerror(err)))"
-        }
-        return unsafe(st, directory, kind: S_IFDIR)
-    }
-
-    /// Why a file with status `st` cannot be trusted, or nil: another kind, another owner, writable by others.
-    private func unsafe(_ st: stat, _ path: String, kind: mode_t) -> String? {
-        if st.st_mode & S_IFMT != kind { return "\(path) is not a \(kind == S_IFDIR ? "directory" : "regular file"): ignored" }
-        if st.st_uid != euid { return "\(path) belongs to uid \(st.st_uid), not \(euid): ignored" }
-        if st.st_mode & 0o022 != 0 { return "\(path) is writable by others (mode \(String(st.st_mode & 0o777, radix: 8))): ignored" }
-        return nil
+        try file.write(Array(text.utf8))
     }
 
     // MARK: the file's lines

@@ -48,8 +48,10 @@ public enum Render {
     /// each byte is one character), else its grapheme count. Counting graphemes of every cell was a
     /// fifth of `images ls` with 5,000 names.
     static func characters(_ text: String) -> Int {
+        // A small string (up to 15 bytes: most cells) has no contiguous storage to lend: walk its bytes.
         let ascii = text.utf8.withContiguousStorageIfAvailable { !$0.contains { $0 >= 0x80 || $0 == 0x0D } }
-        return ascii == true ? text.utf8.count : text.count
+            ?? !text.utf8.contains { $0 >= 0x80 || $0 == 0x0D }
+        return ascii ? text.utf8.count : text.count
     }
 
     /// Left-aligned columns separated by three spaces.

@@ -39,6 +39,9 @@ public struct Session: Sendable {
     public let store: any ContainerdStoreCalls
     /// CRI's runtime and image calls: CRIAPI on the session's channel, or a fake.
     public let cri: any CRICalls
+    /// Whether containerd's metadata changed since a reading (StoreStamp.swift): the kernel's view of the
+    /// daemon behind the socket, or a fake.
+    public let storeStamp: any StoreStampReading
     private let log: @Sendable (String) -> Void
 
     /// Checks the socket, then opens the channel (which connects lazily).
@@ -64,12 +67,14 @@ public struct Session: Sendable {
         self.containerd = ContainerdAPI(rpc).namespaced(config.namespace)
         self.store = containerd
         self.cri = CRIAPI(rpc)
+        self.storeStamp = ProcStoreStamp(socketPath: config.endpoint.path)
     }
 
     /// A session whose reads go to `cri` and `store` (the unit tests' fake daemon). `containerd`, for what the
     /// protocols do not cover, is a channel to the configured endpoint that is never checked or connected
     /// before a call: pointed at no socket, such a call fails as Unavailable.
     init(config: SessionConfig, cri: any CRICalls, store: any ContainerdStoreCalls,
+         storeStamp: any StoreStampReading = NoStoreStamp(reason: "no daemon process to look at"),
          log: @escaping @Sendable (String) -> Void = { _ in }) throws(KctrError) {
         self.config = config
         self.log = log
@@ -77,6 +82,7 @@ public struct Session: Sendable {
         self.containerd = ContainerdAPI(rpc).namespaced(config.namespace)
         self.store = store
         self.cri = cri
+        self.storeStamp = storeStamp
     }
 
     private static func channel(_ config: SessionConfig) throws(KctrError) -> RPCChannel {

@@ -42,10 +42,13 @@ struct FakeDaemon: CRICalls, ContainerdStoreCalls {
     let calls = CallLog()
 
     /// A session whose CRI and store are this daemon, at a socket that does not exist.
-    func session(namespace: String = "k8s.io") throws -> Session {
+    /// `cacheDirectory` and `storeStamp`: for `images ls`' caches.
+    func session(namespace: String = "k8s.io", cacheDirectory: String? = nil,
+                 storeStamp: any StoreStampReading = NoStoreStamp(reason: "the fake daemon has no metadata file"),
+                 log: (@Sendable (String) -> Void)? = nil) throws -> Session {
         let config = SessionConfig(endpoint: Endpoint(path: "/nonexistent/kctr-fake.sock", source: "default"), namespace: namespace,
-                                   timeoutMilliseconds: 2000, maxReceiveBytes: 16 << 20, debug: false)
-        return try Session(config: config, cri: self, store: namespacedStore(namespace))
+                                   timeoutMilliseconds: 2000, maxReceiveBytes: 16 << 20, debug: log != nil, cacheDirectory: cacheDirectory)
+        return try Session(config: config, cri: self, store: namespacedStore(namespace), storeStamp: storeStamp, log: log ?? { _ in })
     }
 
     final class CallLog: Sendable {

@@ -72,8 +72,12 @@ final class ImagesTests: XCTestCase {
         let none = lab.kctr(list, env: ["KCTR_CACHE_DIR": ""])
         XCTAssertExit(none, 0)
         XCTAssertFalse(none.stderr.contains("image cache"), none.stderr)
+        // Without the listing a settled daemon lets kctr keep (ImageListCache): this test is about the facts.
+        let listFile = dir + "/image-list.k8s.io"
         let cold = lab.kctr(list, env: ["KCTR_CACHE_DIR": dir])
+        try? FileManager.default.removeItem(atPath: listFile)
         let warm = lab.kctr(list, env: ["KCTR_CACHE_DIR": dir])
+        try? FileManager.default.removeItem(atPath: listFile)
         for r in [cold, warm] {
             XCTAssertExit(r, 0)
             XCTAssertEqual(r.stdout, none.stdout)
@@ -90,7 +94,9 @@ final class ImagesTests: XCTestCase {
         XCTAssertExit(corrupt, 0)
         XCTAssertEqual(corrupt.stdout, none.stdout)
         XCTAssertTrue(corrupt.stderr.contains("image cache: \(file): 1 malformed line(s) ignored"), corrupt.stderr)
+        try? FileManager.default.removeItem(atPath: listFile)
         XCTAssertTrue(lab.kctr(list, env: ["KCTR_CACHE_DIR": dir]).stderr.contains("3 of 3 image(s) known"), "rewritten")
+        try? FileManager.default.removeItem(atPath: listFile)
 
         XCTAssertEqual(chown(file, 4242, 4242), 0)
         let foreign = lab.kctr(list, env: ["KCTR_CACHE_DIR": dir])
@@ -98,6 +104,41 @@ final class ImagesTests: XCTestCase {
         XCTAssertEqual(foreign.stdout, none.stdout)
         XCTAssertTrue(foreign.stderr.contains("image cache: \(file) belongs to uid 4242, not 0: ignored"), foreign.stderr)
         XCTAssertTrue(foreign.stderr.contains("Content/Read"), foreign.stderr)
+    }
+
+    /// ImageListCache: while containerd writes nothing to its metadata, a listing is kept and the next one
+    /// makes no call and prints the same document; a tag or a removal by another tool shows at once.
+    func testListingIsKeptWhileContainerdWritesNothing() throws {
+        let lab = try Self.shared.get()
+        let dir = NSTemporaryDirectory() + "kctr-list-cache-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = ["KCTR_CACHE_DIR": dir]
+        let list = ["--debug", "images", "ls", "-o", "json"]
+        let none = lab.kctr(list, env: ["KCTR_CACHE_DIR": ""])
+        XCTAssertExit(none, 0)
+        // A reading is kept only when the metadata file was left alone for a second before it.
+        Thread.sleep(forTimeInterval: 1.2)
+        let first = lab.kctr(list, env: env)
+        XCTAssertExit(first, 0)
+        XCTAssertTrue(first.stderr.contains("rpc /containerd.services.images.v1.Images/List"), first.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/image-list.k8s.io"), first.stderr)
+        let kept = lab.kctr(list, env: env)
+        XCTAssertExit(kept, 0)
+        XCTAssertEqual(kept.stdout, none.stdout)
+        XCTAssertTrue(kept.stderr.contains("image list cache: containerd (pid "), kept.stderr)
+        XCTAssertFalse(kept.stderr.contains("rpc /"), "a kept listing makes no call: \(kept.stderr)")
+        XCTAssertEqual(lab.kctr(["images", "ls"], env: env).stdout, lab.kctr(["images", "ls"], env: ["KCTR_CACHE_DIR": ""]).stdout)
+
+        XCTAssertExit(lab.ctr(["images", "tag", "docker.io/library/busybox:kctr-test", "docker.io/library/busybox:kept-listing"]), 0)
+        defer { _ = lab.ctr(["images", "rm", "docker.io/library/busybox:kept-listing"]) }
+        let tagged = lab.kctr(["--debug", "images", "ls", "-q"], env: env)
+        XCTAssertExit(tagged, 0)
+        XCTAssertTrue(tagged.lines.contains("docker.io/library/busybox:kept-listing"), tagged.stdout)
+        XCTAssertFalse(tagged.stderr.contains("image list cache: containerd (pid "), tagged.stderr)
+        let table = lab.kctr(["--debug", "images", "ls"], env: env)
+        XCTAssertTrue(table.stdout.contains("docker.io/library/busybox:kept-listing"), table.stdout)
+        XCTAssertExit(lab.ctr(["images", "rm", "docker.io/library/busybox:kept-listing"]), 0)
+        XCTAssertFalse(lab.kctr(["images", "ls", "-q"], env: env).lines.contains("docker.io/library/busybox:kept-listing"))
     }
 
     /// A known image whose config blob left the namespace is read again: `content missing`, as without a cache.
