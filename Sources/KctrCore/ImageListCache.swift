@@ -11,7 +11,7 @@ import KctrRPC
 ///
 /// One file per namespace, `<cache directory>/image-list.<namespace>` (CacheFile: owner-only, no links,
 /// `maxBytes`). It is hostile input: the whole file is ignored unless its header names this format, platform,
-/// namespace, socket and stamp, and every line parses (digests, sizes, platforms checked). Lines are
+/// kctr build, namespace, socket and stamp, and every line parses (digests, sizes, platforms checked). Lines are
 /// tab-separated fields; a field escapes `\`, tab, newline and carriage return with a backslash, and `\-`
 /// alone is an absent value.
 struct ImageListCache: Sendable {
@@ -39,7 +39,10 @@ struct ImageListCache: Sendable {
         let allowed = { (b: UInt8) in (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) || b == 0x2E || b == 0x5F || b == 0x2D }
         guard !namespace.isEmpty, namespace.utf8.count <= 76, namespace.utf8.allSatisfy(allowed), namespace.first != "." else { return nil }
         file = CacheFile(directory: directory, name: "image-list." + namespace, maxBytes: Self.maxBytes, euid: euid)
+        // The build too: what a reading's targets resolved to is what this kctr's code made of their blobs.
         var h: [UInt8] = Array((Self.format + "\t" + platform.description + "\t").utf8)
+        Self.put(KctrVersion.revision, &h)
+        h.append(0x09)
         Self.put(namespace, &h)
         h.append(0x09)
         Self.put(address, &h)
