@@ -53,7 +53,7 @@ public struct Session: Sendable {
             log("endpoint \(config.endpoint.path) (from \(config.endpoint.source)), namespace \(config.namespace), timeout \(DurationText.describe(milliseconds: config.timeoutMilliseconds))")
             if let note = config.endpoint.note { log(note) }
         }
-        let channel = try Session.channel(config)
+        let channel = Session.channel(config)
         var observer: (@Sendable (String, Double, RPCError?) -> Void)?
         if config.debug {
             observer = { @Sendable method, seconds, error in
@@ -78,19 +78,16 @@ public struct Session: Sendable {
          log: @escaping @Sendable (String) -> Void = { _ in }) throws(KctrError) {
         self.config = config
         self.log = log
-        let rpc = RPCClient(channel: try Session.channel(config), options: CallOptions(timeoutMilliseconds: config.timeoutMilliseconds))
+        let rpc = RPCClient(channel: Session.channel(config), options: CallOptions(timeoutMilliseconds: config.timeoutMilliseconds))
         self.containerd = ContainerdAPI(rpc).namespaced(config.namespace)
         self.store = store
         self.cri = cri
         self.storeStamp = storeStamp
     }
 
-    private static func channel(_ config: SessionConfig) throws(KctrError) -> RPCChannel {
-        do {
-            return try RPCChannel(target: config.endpoint.grpcTarget, maxReceiveBytes: config.maxReceiveBytes)
-        } catch {
-            throw KctrError("cannot open a gRPC channel to \(config.endpoint.path): \(error.message)")
-        }
+    /// The channel connects (and the gRPC core starts) with the first call.
+    private static func channel(_ config: SessionConfig) -> RPCChannel {
+        RPCChannel(target: config.endpoint.grpcTarget, maxReceiveBytes: config.maxReceiveBytes)
     }
 
     /// Flat memory for bulk transfers; call once at start-up.

@@ -6,7 +6,7 @@ public enum LabDaemon {
     /// A client on `socket` (a path), each call with a 60 s deadline.
     public static func client(socket: String) throws(RPCError) -> RPCClient {
         let path = socket.hasPrefix("/") ? socket : FileManager.default.currentDirectoryPath + "/" + socket
-        return RPCClient(channel: try RPCChannel(target: "unix://\(path)"), options: CallOptions(timeoutMilliseconds: 60_000))
+        return RPCClient(channel: RPCChannel(target: "unix://\(path)"), options: CallOptions(timeoutMilliseconds: 60_000))
     }
 
     /// Runs `body` against the daemon on `socket` and waits for it (XCTest's tests are synchronous).

@@ -60,11 +60,12 @@ final class CallHandle: @unchecked Sendable {
     private let channel: RPCChannel
 
     init(channel: RPCChannel, method: RPCMethod, options: CallOptions) throws(RPCError) {
+        let handle = try channel.handle()
         let keys = try CStrings(options.metadata.map(\.0))
         let values = try CStrings(options.metadata.map(\.1))
         let created: OpaquePointer? = keys.pointers.withUnsafeBufferPointer { k in
             values.pointers.withUnsafeBufferPointer { v in
-                kctr_call_create(channel.handle, method.path, options.timeoutMilliseconds,
+                kctr_call_create(handle, method.path, options.timeoutMilliseconds,
                                  k.baseAddress, v.baseAddress, k.count)
             }
         }

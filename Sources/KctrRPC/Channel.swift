@@ -10,11 +10,19 @@ import Glibc
 /// Calls are multiplexed: each batch is started with a tag that carries its
 /// continuation, and one poller thread drains the channel's completion
 /// queue and resumes whichever batch finished.
+///
+/// The gRPC core, the channel and the poller thread start with the first call: a command that
+/// answers without the daemon (`images ls` from its kept listing) does not pay for them.
 public final class RPCChannel: @unchecked Sendable {
-    // @unchecked: the handle is set once in init and the gRPC core is thread-safe.
-    let handle: OpaquePointer
+    // @unchecked: the started channel is set once under `started`'s lock; the gRPC core is thread-safe.
+    private struct Started: @unchecked Sendable {
+        let handle: OpaquePointer
+        let poller: pthread_t
+    }
+    private let started = Mutex<Result<Started, RPCError>?>(nil)
+    private let maxReceiveBytes: Int32
+    private let maxSendBytes: Int32
     public let target: String
-    private var poller: pthread_t?
     private let answeredFlag = Atomic<Bool>(false)
 
     /// True once the daemon has answered a call (a reply or a streamed
@@ -39,12 +47,28 @@ public final class RPCChannel: @unchecked Sendable {
     /// - Parameters:
     ///   - target: a gRPC target such as `unix:///run/containerd/containerd.sock`.
     ///   - maxReceiveBytes: the largest message accepted (ctr and crictl use 16 MiB).
-    public init(target: String, maxReceiveBytes: Int = 16 << 20, maxSendBytes: Int = 16 << 20) throws(RPCError) {
-        guard let h = kctr_channel_create(target, Int32(clamping: maxReceiveBytes), Int32(clamping: maxSendBytes)) else {
-            throw RPCError(code: .callError, message: "cannot create a gRPC channel to \(target)")
-        }
-        self.handle = h
+    public init(target: String, maxReceiveBytes: Int = 16 << 20, maxSendBytes: Int = 16 << 20) {
         self.target = target
+        self.maxReceiveBytes = Int32(clamping: maxReceiveBytes)
+        self.maxSendBytes = Int32(clamping: maxSendBytes)
+    }
+
+    /// The C channel, created (with its poller thread) by the first caller; a failure to create it is
+    /// every caller's.
+    func handle() throws(RPCError) -> OpaquePointer {
+        let result = started.withLock { state -> Result<Started, RPCError> in
+            if let state { return state }
+            let made = Self.start(target: target, maxReceiveBytes: maxReceiveBytes, maxSendBytes: maxSendBytes)
+            state = made
+            return made
+        }
+        return try result.get().handle
+    }
+
+    private static func start(target: String, maxReceiveBytes: Int32, maxSendBytes: Int32) -> Result<Started, RPCError> {
+        guard let h = kctr_channel_create(target, maxReceiveBytes, maxSendBytes) else {
+            return .failure(RPCError(code: .callError, message: "cannot create a gRPC channel to \(target)"))
+        }
         var thread = pthread_t()
         let context = Unmanaged.passRetained(PollerContext(handle: h)).toOpaque()
         let rc = pthread_create(&thread, nil, { raw in
@@ -57,15 +81,16 @@ public final class RPCChannel: @unchecked Sendable {
             Unmanaged<PollerContext>.fromOpaque(context).release()
             kctr_channel_shutdown(h)
             kctr_channel_free(h)
-            throw RPCError(code: .callError, message: "cannot start the gRPC poller thread (errno \(rc))")
+            return .failure(RPCError(code: .callError, message: "cannot start the gRPC poller thread (errno \(rc))"))
         }
-        self.poller = thread
+        return .success(Started(handle: h, poller: thread))
     }
 
     deinit {
-        kctr_channel_shutdown(handle)
-        if let poller { pthread_join(poller, nil) }
-        kctr_channel_free(handle)
+        guard case .success(let s)? = started.withLock({ $0 }) else { return }
+        kctr_channel_shutdown(s.handle)
+        pthread_join(s.poller, nil)
+        kctr_channel_free(s.handle)
     }
 }
 

@@ -13,7 +13,7 @@ final class LiveDaemonTests: XCTestCase {
     override class func tearDown() { lab.stop() }
 
     static func client(_ lab: LiveLab.Running, timeout: Int64 = 30_000, namespace: String = "rpc-live") throws -> (RPCChannel, ContainerdAPI) {
-        let channel = try RPCChannel(target: "unix://\(lab.socket)")
+        let channel = RPCChannel(target: "unix://\(lab.socket)")
         let rpc = RPCClient(channel: channel, options: CallOptions(
             timeoutMilliseconds: timeout, metadata: [("containerd-namespace", namespace)]))
         return (channel, ContainerdAPI(rpc))

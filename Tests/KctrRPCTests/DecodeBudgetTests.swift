@@ -247,7 +247,7 @@ final class DecodeBudgetTests: XCTestCase {
 
     /// A seed's request must be of the method's input type: refused before any call (the socket does not exist).
     func testRecordRefusesARequestOfAnotherType() async throws {
-        let rpc = RPCClient(channel: try RPCChannel(target: "unix:///nonexistent/kctr-record.sock"),
+        let rpc = RPCClient(channel: RPCChannel(target: "unix:///nonexistent/kctr-record.sock"),
                             options: CallOptions(timeoutMilliseconds: 1_000))
         do {
             _ = try await ReplyFuzzing.record(rpc, RPCMethod(Self.runtime, "Version"), CRI.StatusRequest(verbose: true))
