@@ -94,7 +94,7 @@ bench: dist
 	python3 scripts/bench/bench.py --kctr dist/kctr --write-md
 
 # libFuzzer over the parsers of untrusted input (scripts/fuzz/fuzz): FUZZ_SECONDS per target (default 60),
-# FUZZ_TARGETS to choose (archive json toml yaml crilog reply). Built in .build/fuzz, apart from the normal build.
+# FUZZ_TARGETS to choose (archive json toml yaml crilog reply cache). Built in .build/fuzz, apart from the normal build.
 FUZZ_SECONDS ?= 60
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz/fuzz

@@ -264,3 +264,20 @@ struct ImageListCache: Sendable {
         }
     }
 }
+
+/// The `cache` fuzz target (Sources/KctrFuzz): the bytes are a file of kctr's cache directory, parsed as
+/// `images ls` parses its two files. The listing's header is whatever the input's first line is, so that
+/// inputs get past it.
+public enum CacheFileFuzzing {
+    public static func parse(_ bytes: [UInt8]) {
+        let header = bytes.split(separator: 0x0A, maxSplits: 1, omittingEmptySubsequences: false).first.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        if case .success(let reading) = ImageListCache.decode(bytes, header: header) {
+            // What is decoded encodes back to what decodes the same.
+            let again = ImageListCache.encode(reading, header: header)
+            guard case .success(let second) = ImageListCache.decode(again, header: header), second == reading else {
+                fatalError("an image listing does not round-trip through its file format")
+            }
+        }
+        _ = ImageFactsCache.parse(String(decoding: bytes, as: UTF8.self), platform: "linux/amd64")
+    }
+}

@@ -7,7 +7,7 @@ import KctrRPC
 /// thrown errors are expected (they become the command's message); a crash, a hang or unbounded
 /// memory is a bug. Used by `kctr-fuzz` (libFuzzer or corpus replay) and by KctrFuzzTests.
 public enum FuzzTargets {
-    public static let names = ["archive", "json", "toml", "yaml", "crilog", "reply"]
+    public static let names = ["archive", "json", "toml", "yaml", "crilog", "reply", "cache"]
 
     /// Inputs longer than this are ignored (libFuzzer's -max_len keeps them shorter anyway).
     public static let maxInput = 1 << 20
@@ -40,6 +40,7 @@ public enum FuzzTargets {
         case "yaml": yaml(data)
         case "crilog": crilog(data)
         case "reply": reply(data)
+        case "cache": CacheFileFuzzing.parse(data)
         default: break
         }
     }

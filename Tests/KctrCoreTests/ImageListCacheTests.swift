@@ -213,3 +213,18 @@ final class ProcStoreStampTests: ScratchDirectoryTestCase {
         XCTAssertThrowsError(try ProcStoreStamp(socketPath: "/" + String(repeating: "s", count: 200)).stamp())
     }
 }
+
+/// The `cache` fuzz target's seed is a listing the decoder takes (else the fuzzer starts from nothing).
+final class CacheSeedTests: XCTestCase {
+    func testSeedListingDecodes() throws {
+        let seed = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("KctrFuzzTests/Corpus/cache/image-list")
+        let bytes = Array(try Data(contentsOf: seed))
+        let header = String(decoding: bytes.split(separator: 0x0A).first ?? [], as: UTF8.self)
+        let reading = try ImageListCache.decode(bytes, header: header).get()
+        XCTAssertEqual(reading.records.map(\.name), ["docker.io/library/busybox:1", "docker.io/library/busybox:2"])
+        XCTAssertEqual(reading.records.first?.labels["odd\tkey"], "line\none\\")
+        XCTAssertEqual(reading.cri?.first?.repoDigests.count, 1)
+        CacheFileFuzzing.parse(bytes)
+    }
+}
