@@ -5108,142 +5108,142 @@ extension CRI.WindowsSandboxSecurityContext: ProtoMessage {
 
 extension Containerd.Containers {
     /// The methods of `containerd.services.containers.v1.Containers` that kctr calls (Protos/kctr-methods).
-    enum ContainersService {
-        static let list = TypedMethod<Containerd.Containers.ListContainersRequest, Containerd.Containers.ListContainersResponse>("containerd.services.containers.v1.Containers", "List")
+    public enum ContainersService {
+        public static let list = TypedMethod<Containerd.Containers.ListContainersRequest, Containerd.Containers.ListContainersResponse>("containerd.services.containers.v1.Containers", "List")
     }
 }
 
 extension Containerd.Content {
     /// The methods of `containerd.services.content.v1.Content` that kctr calls (Protos/kctr-methods).
-    enum ContentService {
-        static let abort = TypedMethod<Containerd.Content.AbortRequest, Google.Protobuf.Empty>("containerd.services.content.v1.Content", "Abort")
-        static let delete = TypedMethod<Containerd.Content.DeleteContentRequest, Google.Protobuf.Empty>("containerd.services.content.v1.Content", "Delete")
-        static let info = TypedMethod<Containerd.Content.InfoRequest, Containerd.Content.InfoResponse>("containerd.services.content.v1.Content", "Info")
-        static let list = TypedMethod<Containerd.Content.ListContentRequest, Containerd.Content.ListContentResponse>("containerd.services.content.v1.Content", "List")
-        static let listStatuses = TypedMethod<Containerd.Content.ListStatusesRequest, Containerd.Content.ListStatusesResponse>("containerd.services.content.v1.Content", "ListStatuses")
-        static let read = TypedMethod<Containerd.Content.ReadContentRequest, Containerd.Content.ReadContentResponse>("containerd.services.content.v1.Content", "Read")
-        static let update = TypedMethod<Containerd.Content.UpdateRequest, Containerd.Content.UpdateResponse>("containerd.services.content.v1.Content", "Update")
-        static let write = TypedMethod<Containerd.Content.WriteContentRequest, Containerd.Content.WriteContentResponse>("containerd.services.content.v1.Content", "Write")
+    public enum ContentService {
+        public static let abort = TypedMethod<Containerd.Content.AbortRequest, Google.Protobuf.Empty>("containerd.services.content.v1.Content", "Abort")
+        public static let delete = TypedMethod<Containerd.Content.DeleteContentRequest, Google.Protobuf.Empty>("containerd.services.content.v1.Content", "Delete")
+        public static let info = TypedMethod<Containerd.Content.InfoRequest, Containerd.Content.InfoResponse>("containerd.services.content.v1.Content", "Info")
+        public static let list = TypedMethod<Containerd.Content.ListContentRequest, Containerd.Content.ListContentResponse>("containerd.services.content.v1.Content", "List")
+        public static let listStatuses = TypedMethod<Containerd.Content.ListStatusesRequest, Containerd.Content.ListStatusesResponse>("containerd.services.content.v1.Content", "ListStatuses")
+        public static let read = TypedMethod<Containerd.Content.ReadContentRequest, Containerd.Content.ReadContentResponse>("containerd.services.content.v1.Content", "Read")
+        public static let update = TypedMethod<Containerd.Content.UpdateRequest, Containerd.Content.UpdateResponse>("containerd.services.content.v1.Content", "Update")
+        public static let write = TypedMethod<Containerd.Content.WriteContentRequest, Containerd.Content.WriteContentResponse>("containerd.services.content.v1.Content", "Write")
     }
 }
 
 extension Containerd.Diff {
     /// The methods of `containerd.services.diff.v1.Diff` that kctr calls (Protos/kctr-methods).
-    enum DiffService {
-        static let apply = TypedMethod<Containerd.Diff.ApplyRequest, Containerd.Diff.ApplyResponse>("containerd.services.diff.v1.Diff", "Apply")
+    public enum DiffService {
+        public static let apply = TypedMethod<Containerd.Diff.ApplyRequest, Containerd.Diff.ApplyResponse>("containerd.services.diff.v1.Diff", "Apply")
     }
 }
 
 extension Containerd.EventService {
     /// The methods of `containerd.services.events.v1.Events` that kctr calls (Protos/kctr-methods).
-    enum EventsService {
-        static let subscribe = TypedMethod<Containerd.EventService.SubscribeRequest, Containerd.EventService.Envelope>("containerd.services.events.v1.Events", "Subscribe")
+    public enum EventsService {
+        public static let subscribe = TypedMethod<Containerd.EventService.SubscribeRequest, Containerd.EventService.Envelope>("containerd.services.events.v1.Events", "Subscribe")
     }
 }
 
 extension Containerd.Images {
     /// The methods of `containerd.services.images.v1.Images` that kctr calls (Protos/kctr-methods).
-    enum ImagesService {
-        static let create = TypedMethod<Containerd.Images.CreateImageRequest, Containerd.Images.CreateImageResponse>("containerd.services.images.v1.Images", "Create")
-        static let delete = TypedMethod<Containerd.Images.DeleteImageRequest, Google.Protobuf.Empty>("containerd.services.images.v1.Images", "Delete")
-        static let get = TypedMethod<Containerd.Images.GetImageRequest, Containerd.Images.GetImageResponse>("containerd.services.images.v1.Images", "Get")
-        static let list = TypedMethod<Containerd.Images.ListImagesRequest, Containerd.Images.ListImagesResponse>("containerd.services.images.v1.Images", "List")
-        static let update = TypedMethod<Containerd.Images.UpdateImageRequest, Containerd.Images.UpdateImageResponse>("containerd.services.images.v1.Images", "Update")
+    public enum ImagesService {
+        public static let create = TypedMethod<Containerd.Images.CreateImageRequest, Containerd.Images.CreateImageResponse>("containerd.services.images.v1.Images", "Create")
+        public static let delete = TypedMethod<Containerd.Images.DeleteImageRequest, Google.Protobuf.Empty>("containerd.services.images.v1.Images", "Delete")
+        public static let get = TypedMethod<Containerd.Images.GetImageRequest, Containerd.Images.GetImageResponse>("containerd.services.images.v1.Images", "Get")
+        public static let list = TypedMethod<Containerd.Images.ListImagesRequest, Containerd.Images.ListImagesResponse>("containerd.services.images.v1.Images", "List")
+        public static let update = TypedMethod<Containerd.Images.UpdateImageRequest, Containerd.Images.UpdateImageResponse>("containerd.services.images.v1.Images", "Update")
     }
 }
 
 extension Containerd.Introspection {
     /// The methods of `containerd.services.introspection.v1.Introspection` that kctr calls (Protos/kctr-methods).
-    enum IntrospectionService {
-        static let plugins = TypedMethod<Containerd.Introspection.PluginsRequest, Containerd.Introspection.PluginsResponse>("containerd.services.introspection.v1.Introspection", "Plugins")
-        static let server = TypedMethod<Google.Protobuf.Empty, Containerd.Introspection.ServerResponse>("containerd.services.introspection.v1.Introspection", "Server")
+    public enum IntrospectionService {
+        public static let plugins = TypedMethod<Containerd.Introspection.PluginsRequest, Containerd.Introspection.PluginsResponse>("containerd.services.introspection.v1.Introspection", "Plugins")
+        public static let server = TypedMethod<Google.Protobuf.Empty, Containerd.Introspection.ServerResponse>("containerd.services.introspection.v1.Introspection", "Server")
     }
 }
 
 extension Containerd.Leases {
     /// The methods of `containerd.services.leases.v1.Leases` that kctr calls (Protos/kctr-methods).
-    enum LeasesService {
-        static let addResource = TypedMethod<Containerd.Leases.AddResourceRequest, Google.Protobuf.Empty>("containerd.services.leases.v1.Leases", "AddResource")
-        static let create = TypedMethod<Containerd.Leases.CreateRequest, Containerd.Leases.CreateResponse>("containerd.services.leases.v1.Leases", "Create")
-        static let delete = TypedMethod<Containerd.Leases.DeleteRequest, Google.Protobuf.Empty>("containerd.services.leases.v1.Leases", "Delete")
-        static let list = TypedMethod<Containerd.Leases.ListRequest, Containerd.Leases.ListResponse>("containerd.services.leases.v1.Leases", "List")
-        static let listResources = TypedMethod<Containerd.Leases.ListResourcesRequest, Containerd.Leases.ListResourcesResponse>("containerd.services.leases.v1.Leases", "ListResources")
+    public enum LeasesService {
+        public static let addResource = TypedMethod<Containerd.Leases.AddResourceRequest, Google.Protobuf.Empty>("containerd.services.leases.v1.Leases", "AddResource")
+        public static let create = TypedMethod<Containerd.Leases.CreateRequest, Containerd.Leases.CreateResponse>("containerd.services.leases.v1.Leases", "Create")
+        public static let delete = TypedMethod<Containerd.Leases.DeleteRequest, Google.Protobuf.Empty>("containerd.services.leases.v1.Leases", "Delete")
+        public static let list = TypedMethod<Containerd.Leases.ListRequest, Containerd.Leases.ListResponse>("containerd.services.leases.v1.Leases", "List")
+        public static let listResources = TypedMethod<Containerd.Leases.ListResourcesRequest, Containerd.Leases.ListResourcesResponse>("containerd.services.leases.v1.Leases", "ListResources")
     }
 }
 
 extension Containerd.Namespaces {
     /// The methods of `containerd.services.namespaces.v1.Namespaces` that kctr calls (Protos/kctr-methods).
-    enum NamespacesService {
-        static let list = TypedMethod<Containerd.Namespaces.ListNamespacesRequest, Containerd.Namespaces.ListNamespacesResponse>("containerd.services.namespaces.v1.Namespaces", "List")
+    public enum NamespacesService {
+        public static let list = TypedMethod<Containerd.Namespaces.ListNamespacesRequest, Containerd.Namespaces.ListNamespacesResponse>("containerd.services.namespaces.v1.Namespaces", "List")
     }
 }
 
 extension Containerd.Snapshots {
     /// The methods of `containerd.services.snapshots.v1.Snapshots` that kctr calls (Protos/kctr-methods).
-    enum SnapshotsService {
-        static let cleanup = TypedMethod<Containerd.Snapshots.CleanupRequest, Google.Protobuf.Empty>("containerd.services.snapshots.v1.Snapshots", "Cleanup")
-        static let commit = TypedMethod<Containerd.Snapshots.CommitSnapshotRequest, Google.Protobuf.Empty>("containerd.services.snapshots.v1.Snapshots", "Commit")
-        static let list = TypedMethod<Containerd.Snapshots.ListSnapshotsRequest, Containerd.Snapshots.ListSnapshotsResponse>("containerd.services.snapshots.v1.Snapshots", "List")
-        static let prepare = TypedMethod<Containerd.Snapshots.PrepareSnapshotRequest, Containerd.Snapshots.PrepareSnapshotResponse>("containerd.services.snapshots.v1.Snapshots", "Prepare")
-        static let remove = TypedMethod<Containerd.Snapshots.RemoveSnapshotRequest, Google.Protobuf.Empty>("containerd.services.snapshots.v1.Snapshots", "Remove")
-        static let stat = TypedMethod<Containerd.Snapshots.StatSnapshotRequest, Containerd.Snapshots.StatSnapshotResponse>("containerd.services.snapshots.v1.Snapshots", "Stat")
-        static let usage = TypedMethod<Containerd.Snapshots.UsageRequest, Containerd.Snapshots.UsageResponse>("containerd.services.snapshots.v1.Snapshots", "Usage")
+    public enum SnapshotsService {
+        public static let cleanup = TypedMethod<Containerd.Snapshots.CleanupRequest, Google.Protobuf.Empty>("containerd.services.snapshots.v1.Snapshots", "Cleanup")
+        public static let commit = TypedMethod<Containerd.Snapshots.CommitSnapshotRequest, Google.Protobuf.Empty>("containerd.services.snapshots.v1.Snapshots", "Commit")
+        public static let list = TypedMethod<Containerd.Snapshots.ListSnapshotsRequest, Containerd.Snapshots.ListSnapshotsResponse>("containerd.services.snapshots.v1.Snapshots", "List")
+        public static let prepare = TypedMethod<Containerd.Snapshots.PrepareSnapshotRequest, Containerd.Snapshots.PrepareSnapshotResponse>("containerd.services.snapshots.v1.Snapshots", "Prepare")
+        public static let remove = TypedMethod<Containerd.Snapshots.RemoveSnapshotRequest, Google.Protobuf.Empty>("containerd.services.snapshots.v1.Snapshots", "Remove")
+        public static let stat = TypedMethod<Containerd.Snapshots.StatSnapshotRequest, Containerd.Snapshots.StatSnapshotResponse>("containerd.services.snapshots.v1.Snapshots", "Stat")
+        public static let usage = TypedMethod<Containerd.Snapshots.UsageRequest, Containerd.Snapshots.UsageResponse>("containerd.services.snapshots.v1.Snapshots", "Usage")
     }
 }
 
 extension Containerd.Tasks {
     /// The methods of `containerd.services.tasks.v1.Tasks` that kctr calls (Protos/kctr-methods).
-    enum TasksService {
-        static let closeIO = TypedMethod<Containerd.Tasks.CloseIORequest, Google.Protobuf.Empty>("containerd.services.tasks.v1.Tasks", "CloseIO")
-        static let deleteProcess = TypedMethod<Containerd.Tasks.DeleteProcessRequest, Containerd.Tasks.DeleteResponse>("containerd.services.tasks.v1.Tasks", "DeleteProcess")
-        static let exec = TypedMethod<Containerd.Tasks.ExecProcessRequest, Google.Protobuf.Empty>("containerd.services.tasks.v1.Tasks", "Exec")
-        static let get = TypedMethod<Containerd.Tasks.GetRequest, Containerd.Tasks.GetResponse>("containerd.services.tasks.v1.Tasks", "Get")
-        static let kill = TypedMethod<Containerd.Tasks.KillRequest, Google.Protobuf.Empty>("containerd.services.tasks.v1.Tasks", "Kill")
-        static let list = TypedMethod<Containerd.Tasks.ListTasksRequest, Containerd.Tasks.ListTasksResponse>("containerd.services.tasks.v1.Tasks", "List")
-        static let resizePty = TypedMethod<Containerd.Tasks.ResizePtyRequest, Google.Protobuf.Empty>("containerd.services.tasks.v1.Tasks", "ResizePty")
-        static let start = TypedMethod<Containerd.Tasks.StartRequest, Containerd.Tasks.StartResponse>("containerd.services.tasks.v1.Tasks", "Start")
-        static let wait = TypedMethod<Containerd.Tasks.WaitRequest, Containerd.Tasks.WaitResponse>("containerd.services.tasks.v1.Tasks", "Wait")
+    public enum TasksService {
+        public static let closeIO = TypedMethod<Containerd.Tasks.CloseIORequest, Google.Protobuf.Empty>("containerd.services.tasks.v1.Tasks", "CloseIO")
+        public static let deleteProcess = TypedMethod<Containerd.Tasks.DeleteProcessRequest, Containerd.Tasks.DeleteResponse>("containerd.services.tasks.v1.Tasks", "DeleteProcess")
+        public static let exec = TypedMethod<Containerd.Tasks.ExecProcessRequest, Google.Protobuf.Empty>("containerd.services.tasks.v1.Tasks", "Exec")
+        public static let get = TypedMethod<Containerd.Tasks.GetRequest, Containerd.Tasks.GetResponse>("containerd.services.tasks.v1.Tasks", "Get")
+        public static let kill = TypedMethod<Containerd.Tasks.KillRequest, Google.Protobuf.Empty>("containerd.services.tasks.v1.Tasks", "Kill")
+        public static let list = TypedMethod<Containerd.Tasks.ListTasksRequest, Containerd.Tasks.ListTasksResponse>("containerd.services.tasks.v1.Tasks", "List")
+        public static let resizePty = TypedMethod<Containerd.Tasks.ResizePtyRequest, Google.Protobuf.Empty>("containerd.services.tasks.v1.Tasks", "ResizePty")
+        public static let start = TypedMethod<Containerd.Tasks.StartRequest, Containerd.Tasks.StartResponse>("containerd.services.tasks.v1.Tasks", "Start")
+        public static let wait = TypedMethod<Containerd.Tasks.WaitRequest, Containerd.Tasks.WaitResponse>("containerd.services.tasks.v1.Tasks", "Wait")
     }
 }
 
 extension Containerd.Version {
     /// The methods of `containerd.services.version.v1.Version` that kctr calls (Protos/kctr-methods).
-    enum VersionService {
-        static let version = TypedMethod<Google.Protobuf.Empty, Containerd.Version.VersionResponse>("containerd.services.version.v1.Version", "Version")
+    public enum VersionService {
+        public static let version = TypedMethod<Google.Protobuf.Empty, Containerd.Version.VersionResponse>("containerd.services.version.v1.Version", "Version")
     }
 }
 
 extension CRI {
     /// The methods of `runtime.v1.ImageService` that kctr calls (Protos/kctr-methods).
-    enum ImageService {
-        static let imageFsInfo = TypedMethod<CRI.ImageFsInfoRequest, CRI.ImageFsInfoResponse>("runtime.v1.ImageService", "ImageFsInfo")
-        static let imageStatus = TypedMethod<CRI.ImageStatusRequest, CRI.ImageStatusResponse>("runtime.v1.ImageService", "ImageStatus")
-        static let listImages = TypedMethod<CRI.ListImagesRequest, CRI.ListImagesResponse>("runtime.v1.ImageService", "ListImages")
-        static let pullImage = TypedMethod<CRI.PullImageRequest, CRI.PullImageResponse>("runtime.v1.ImageService", "PullImage")
+    public enum ImageService {
+        public static let imageFsInfo = TypedMethod<CRI.ImageFsInfoRequest, CRI.ImageFsInfoResponse>("runtime.v1.ImageService", "ImageFsInfo")
+        public static let imageStatus = TypedMethod<CRI.ImageStatusRequest, CRI.ImageStatusResponse>("runtime.v1.ImageService", "ImageStatus")
+        public static let listImages = TypedMethod<CRI.ListImagesRequest, CRI.ListImagesResponse>("runtime.v1.ImageService", "ListImages")
+        public static let pullImage = TypedMethod<CRI.PullImageRequest, CRI.PullImageResponse>("runtime.v1.ImageService", "PullImage")
     }
 }
 
 extension CRI {
     /// The methods of `runtime.v1.RuntimeService` that kctr calls (Protos/kctr-methods).
-    enum RuntimeService {
-        static let containerStats = TypedMethod<CRI.ContainerStatsRequest, CRI.ContainerStatsResponse>("runtime.v1.RuntimeService", "ContainerStats")
-        static let containerStatus = TypedMethod<CRI.ContainerStatusRequest, CRI.ContainerStatusResponse>("runtime.v1.RuntimeService", "ContainerStatus")
-        static let createContainer = TypedMethod<CRI.CreateContainerRequest, CRI.CreateContainerResponse>("runtime.v1.RuntimeService", "CreateContainer")
-        static let execSync = TypedMethod<CRI.ExecSyncRequest, CRI.ExecSyncResponse>("runtime.v1.RuntimeService", "ExecSync")
-        static let listContainerStats = TypedMethod<CRI.ListContainerStatsRequest, CRI.ListContainerStatsResponse>("runtime.v1.RuntimeService", "ListContainerStats")
-        static let listContainers = TypedMethod<CRI.ListContainersRequest, CRI.ListContainersResponse>("runtime.v1.RuntimeService", "ListContainers")
-        static let listPodSandbox = TypedMethod<CRI.ListPodSandboxRequest, CRI.ListPodSandboxResponse>("runtime.v1.RuntimeService", "ListPodSandbox")
-        static let listPodSandboxStats = TypedMethod<CRI.ListPodSandboxStatsRequest, CRI.ListPodSandboxStatsResponse>("runtime.v1.RuntimeService", "ListPodSandboxStats")
-        static let podSandboxStatus = TypedMethod<CRI.PodSandboxStatusRequest, CRI.PodSandboxStatusResponse>("runtime.v1.RuntimeService", "PodSandboxStatus")
-        static let removeContainer = TypedMethod<CRI.RemoveContainerRequest, CRI.RemoveContainerResponse>("runtime.v1.RuntimeService", "RemoveContainer")
-        static let removePodSandbox = TypedMethod<CRI.RemovePodSandboxRequest, CRI.RemovePodSandboxResponse>("runtime.v1.RuntimeService", "RemovePodSandbox")
-        static let runPodSandbox = TypedMethod<CRI.RunPodSandboxRequest, CRI.RunPodSandboxResponse>("runtime.v1.RuntimeService", "RunPodSandbox")
-        static let runtimeConfig = TypedMethod<CRI.RuntimeConfigRequest, CRI.RuntimeConfigResponse>("runtime.v1.RuntimeService", "RuntimeConfig")
-        static let startContainer = TypedMethod<CRI.StartContainerRequest, CRI.StartContainerResponse>("runtime.v1.RuntimeService", "StartContainer")
-        static let status = TypedMethod<CRI.StatusRequest, CRI.StatusResponse>("runtime.v1.RuntimeService", "Status")
-        static let stopContainer = TypedMethod<CRI.StopContainerRequest, CRI.StopContainerResponse>("runtime.v1.RuntimeService", "StopContainer")
-        static let stopPodSandbox = TypedMethod<CRI.StopPodSandboxRequest, CRI.StopPodSandboxResponse>("runtime.v1.RuntimeService", "StopPodSandbox")
-        static let version = TypedMethod<CRI.VersionRequest, CRI.VersionResponse>("runtime.v1.RuntimeService", "Version")
+    public enum RuntimeService {
+        public static let containerStats = TypedMethod<CRI.ContainerStatsRequest, CRI.ContainerStatsResponse>("runtime.v1.RuntimeService", "ContainerStats")
+        public static let containerStatus = TypedMethod<CRI.ContainerStatusRequest, CRI.ContainerStatusResponse>("runtime.v1.RuntimeService", "ContainerStatus")
+        public static let createContainer = TypedMethod<CRI.CreateContainerRequest, CRI.CreateContainerResponse>("runtime.v1.RuntimeService", "CreateContainer")
+        public static let execSync = TypedMethod<CRI.ExecSyncRequest, CRI.ExecSyncResponse>("runtime.v1.RuntimeService", "ExecSync")
+        public static let listContainerStats = TypedMethod<CRI.ListContainerStatsRequest, CRI.ListContainerStatsResponse>("runtime.v1.RuntimeService", "ListContainerStats")
+        public static let listContainers = TypedMethod<CRI.ListContainersRequest, CRI.ListContainersResponse>("runtime.v1.RuntimeService", "ListContainers")
+        public static let listPodSandbox = TypedMethod<CRI.ListPodSandboxRequest, CRI.ListPodSandboxResponse>("runtime.v1.RuntimeService", "ListPodSandbox")
+        public static let listPodSandboxStats = TypedMethod<CRI.ListPodSandboxStatsRequest, CRI.ListPodSandboxStatsResponse>("runtime.v1.RuntimeService", "ListPodSandboxStats")
+        public static let podSandboxStatus = TypedMethod<CRI.PodSandboxStatusRequest, CRI.PodSandboxStatusResponse>("runtime.v1.RuntimeService", "PodSandboxStatus")
+        public static let removeContainer = TypedMethod<CRI.RemoveContainerRequest, CRI.RemoveContainerResponse>("runtime.v1.RuntimeService", "RemoveContainer")
+        public static let removePodSandbox = TypedMethod<CRI.RemovePodSandboxRequest, CRI.RemovePodSandboxResponse>("runtime.v1.RuntimeService", "RemovePodSandbox")
+        public static let runPodSandbox = TypedMethod<CRI.RunPodSandboxRequest, CRI.RunPodSandboxResponse>("runtime.v1.RuntimeService", "RunPodSandbox")
+        public static let runtimeConfig = TypedMethod<CRI.RuntimeConfigRequest, CRI.RuntimeConfigResponse>("runtime.v1.RuntimeService", "RuntimeConfig")
+        public static let startContainer = TypedMethod<CRI.StartContainerRequest, CRI.StartContainerResponse>("runtime.v1.RuntimeService", "StartContainer")
+        public static let status = TypedMethod<CRI.StatusRequest, CRI.StatusResponse>("runtime.v1.RuntimeService", "Status")
+        public static let stopContainer = TypedMethod<CRI.StopContainerRequest, CRI.StopContainerResponse>("runtime.v1.RuntimeService", "StopContainer")
+        public static let stopPodSandbox = TypedMethod<CRI.StopPodSandboxRequest, CRI.StopPodSandboxResponse>("runtime.v1.RuntimeService", "StopPodSandbox")
+        public static let version = TypedMethod<CRI.VersionRequest, CRI.VersionResponse>("runtime.v1.RuntimeService", "Version")
     }
 }
 

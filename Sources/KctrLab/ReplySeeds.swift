@@ -16,54 +16,53 @@ public enum ReplySeeds {
         }
         let ns = rpc.with("containerd-namespace", namespace)
         let containerd = ContainerdAPI(rpc).namespaced(namespace)
-        func c(_ service: String, _ name: String) -> RPCMethod { RPCMethod("containerd.services.\(service)", name) }
 
-        try save("images-list", try await ReplyFuzzing.record(ns, c("images.v1.Images", "List"), Containerd.Images.ListImagesRequest()))
+        try save("images-list", try await ReplyFuzzing.record(ns, Containerd.Images.ImagesService.list, Containerd.Images.ListImagesRequest()))
         guard let image = try await containerd.images().first else {
             throw LabError("no image in namespace \(namespace) to record replies about (hint: import the test images first)")
         }
-        try save("images-get", try await ReplyFuzzing.record(ns, c("images.v1.Images", "Get"), Containerd.Images.GetImageRequest(name: image.name)))
+        try save("images-get", try await ReplyFuzzing.record(ns, Containerd.Images.ImagesService.get, Containerd.Images.GetImageRequest(name: image.name)))
         let digest = image.target.digest
-        try save("content-info", try await ReplyFuzzing.record(ns, c("content.v1.Content", "Info"), Containerd.Content.InfoRequest(digest: digest)))
-        try save("content-read", try await ReplyFuzzing.record(ns, c("content.v1.Content", "Read"), Containerd.Content.ReadContentRequest(digest: digest)))
-        try save("content-list-statuses", try await ReplyFuzzing.record(ns, c("content.v1.Content", "ListStatuses"), Containerd.Content.ListStatusesRequest()))
-        try save("version", try await ReplyFuzzing.record(ns, c("version.v1.Version", "Version"), Google.Protobuf.Empty()))
-        try save("namespaces-list", try await ReplyFuzzing.record(ns, c("namespaces.v1.Namespaces", "List"), Containerd.Namespaces.ListNamespacesRequest()))
-        try save("plugins", try await ReplyFuzzing.record(ns, c("introspection.v1.Introspection", "Plugins"), Containerd.Introspection.PluginsRequest()))
-        try save("containers-list", try await ReplyFuzzing.record(ns, c("containers.v1.Containers", "List"), Containerd.Containers.ListContainersRequest()))
-        try save("tasks-list", try await ReplyFuzzing.record(ns, c("tasks.v1.Tasks", "List"), Containerd.Tasks.ListTasksRequest()))
+        try save("content-info", try await ReplyFuzzing.record(ns, Containerd.Content.ContentService.info, Containerd.Content.InfoRequest(digest: digest)))
+        try save("content-read", try await ReplyFuzzing.record(ns, Containerd.Content.ContentService.read, Containerd.Content.ReadContentRequest(digest: digest)))
+        try save("content-list-statuses", try await ReplyFuzzing.record(ns, Containerd.Content.ContentService.listStatuses, Containerd.Content.ListStatusesRequest()))
+        try save("version", try await ReplyFuzzing.record(ns, Containerd.Version.VersionService.version, Google.Protobuf.Empty()))
+        try save("namespaces-list", try await ReplyFuzzing.record(ns, Containerd.Namespaces.NamespacesService.list, Containerd.Namespaces.ListNamespacesRequest()))
+        try save("plugins", try await ReplyFuzzing.record(ns, Containerd.Introspection.IntrospectionService.plugins, Containerd.Introspection.PluginsRequest()))
+        try save("containers-list", try await ReplyFuzzing.record(ns, Containerd.Containers.ContainersService.list, Containerd.Containers.ListContainersRequest()))
+        try save("tasks-list", try await ReplyFuzzing.record(ns, Containerd.Tasks.TasksService.list, Containerd.Tasks.ListTasksRequest()))
         let lease = Containerd.Leases.CreateRequest(id: "kctr-seed", labels: ["containerd.io/gc.expire": "2030-01-01T00:00:00Z"])
-        try save("leases-create", try await ReplyFuzzing.record(ns, c("leases.v1.Leases", "Create"), lease))
-        try save("leases-list", try await ReplyFuzzing.record(ns, c("leases.v1.Leases", "List"), Containerd.Leases.ListRequest()))
+        try save("leases-create", try await ReplyFuzzing.record(ns, Containerd.Leases.LeasesService.create, lease))
+        try save("leases-list", try await ReplyFuzzing.record(ns, Containerd.Leases.LeasesService.list, Containerd.Leases.ListRequest()))
         try await containerd.deleteLease(id: "kctr-seed", sync: false)
         try save("event-envelope", try await oneEvent(rpc, containerd, image: image))
 
-        let r = "runtime.v1.RuntimeService", i = "runtime.v1.ImageService"
-        try save("cri-version", try await ReplyFuzzing.record(rpc, RPCMethod(r, "Version"), CRI.VersionRequest(version: "v1")))
-        try save("cri-status-verbose", try await ReplyFuzzing.record(rpc, RPCMethod(r, "Status"), CRI.StatusRequest(verbose: true)))
+        let r = CRI.RuntimeService.self, i = CRI.ImageService.self
+        try save("cri-version", try await ReplyFuzzing.record(rpc, r.version, CRI.VersionRequest(version: "v1")))
+        try save("cri-status-verbose", try await ReplyFuzzing.record(rpc, r.status, CRI.StatusRequest(verbose: true)))
         do {
-            try save("cri-runtime-config", try await ReplyFuzzing.record(rpc, RPCMethod(r, "RuntimeConfig"), CRI.RuntimeConfigRequest()))
+            try save("cri-runtime-config", try await ReplyFuzzing.record(rpc, r.runtimeConfig, CRI.RuntimeConfigRequest()))
         } catch let error as RPCError where error.code == .unimplemented {
             // RuntimeConfig is newer than containerd 1.6 (1.7+).
         }
         let cri = CRIAPI(rpc)
-        try save("cri-list-pods", try await ReplyFuzzing.record(rpc, RPCMethod(r, "ListPodSandbox"), CRI.ListPodSandboxRequest()))
+        try save("cri-list-pods", try await ReplyFuzzing.record(rpc, r.listPodSandbox, CRI.ListPodSandboxRequest()))
         guard let pod = try await cri.listPodSandboxes().first, let container = try await cri.listContainers().first else {
             throw LabError("no pod with a container to record replies about (hint: start one first: kctr-lab pods SOCKET --count 1)")
         }
-        try save("cri-pod-status-verbose", try await ReplyFuzzing.record(rpc, RPCMethod(r, "PodSandboxStatus"),
+        try save("cri-pod-status-verbose", try await ReplyFuzzing.record(rpc, r.podSandboxStatus,
                                                                          CRI.PodSandboxStatusRequest(podSandboxId: pod.id, verbose: true)))
-        try save("cri-list-containers", try await ReplyFuzzing.record(rpc, RPCMethod(r, "ListContainers"), CRI.ListContainersRequest()))
-        try save("cri-container-status-verbose", try await ReplyFuzzing.record(rpc, RPCMethod(r, "ContainerStatus"),
+        try save("cri-list-containers", try await ReplyFuzzing.record(rpc, r.listContainers, CRI.ListContainersRequest()))
+        try save("cri-container-status-verbose", try await ReplyFuzzing.record(rpc, r.containerStatus,
                                                                                CRI.ContainerStatusRequest(containerId: container.id, verbose: true)))
-        try save("cri-container-stats", try await ReplyFuzzing.record(rpc, RPCMethod(r, "ContainerStats"),
+        try save("cri-container-stats", try await ReplyFuzzing.record(rpc, r.containerStats,
                                                                       CRI.ContainerStatsRequest(containerId: container.id)))
-        try save("cri-list-container-stats", try await ReplyFuzzing.record(rpc, RPCMethod(r, "ListContainerStats"), CRI.ListContainerStatsRequest()))
-        try save("cri-list-images", try await ReplyFuzzing.record(rpc, RPCMethod(i, "ListImages"), CRI.ListImagesRequest()))
+        try save("cri-list-container-stats", try await ReplyFuzzing.record(rpc, r.listContainerStats, CRI.ListContainerStatsRequest()))
+        try save("cri-list-images", try await ReplyFuzzing.record(rpc, i.listImages, CRI.ListImagesRequest()))
         guard let criImage = try await cri.listImages().first else {
             throw LabError("CRI lists no image to record replies about (hint: import the test images into k8s.io first)")
         }
-        try save("cri-image-status-verbose", try await ReplyFuzzing.record(rpc, RPCMethod(i, "ImageStatus"),
+        try save("cri-image-status-verbose", try await ReplyFuzzing.record(rpc, i.imageStatus,
                                                                            CRI.ImageStatusRequest(image: .init(image: criImage.id), verbose: true)))
         return written
     }
@@ -71,7 +70,7 @@ public enum ReplySeeds {
     /// The first event envelope of a subscription to image creations: `image` is named
     /// docker.io/kctr/seed:event, again every half second until the subscription has seen one, then removed.
     static func oneEvent(_ rpc: RPCClient, _ containerd: ContainerdAPI, image: ImageRecord) async throws -> ReplyFuzzing.Seed {
-        let subscribe = RPCMethod("containerd.services.events.v1.Events", "Subscribe")
+        let subscribe = Containerd.EventService.EventsService.subscribe
         let event = Task {
             try await ReplyFuzzing.record(rpc, subscribe, Containerd.EventService.SubscribeRequest(filters: [#"topic=="/images/create""#]))
         }

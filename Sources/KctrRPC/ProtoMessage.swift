@@ -19,8 +19,10 @@ extension GeneratedMessage {
 
 /// A method with its request and reply types, as the generated service tables list them
 /// (`CRI.RuntimeService.listContainers`): a call to a method missing from Protos/kctr-methods does not compile.
-struct TypedMethod<Request: ProtoMessage, Reply: ProtoMessage>: Sendable {
-    let method: RPCMethod
+/// Public so that tools beside kctr (kctr-lab) name methods by these handles, not by strings; calls with them
+/// are KctrRPC's own.
+public struct TypedMethod<Request: GeneratedMessage, Reply: GeneratedMessage>: Sendable {
+    public let method: RPCMethod
 
     init(_ service: String, _ name: String) {
         method = RPCMethod(service, name)
@@ -29,13 +31,14 @@ struct TypedMethod<Request: ProtoMessage, Reply: ProtoMessage>: Sendable {
 
 extension RPCClient {
     /// A unary call with typed messages.
-    func call<Request, Reply>(_ method: TypedMethod<Request, Reply>, _ request: Request = Request(proto: Proto())) async throws(RPCError) -> Reply {
+    func call<Request: ProtoMessage, Reply: ProtoMessage>(_ method: TypedMethod<Request, Reply>,
+                                                          _ request: Request = Request(proto: Proto())) async throws(RPCError) -> Reply {
         Reply(proto: try await unary(method.method, request.proto))
     }
 
     /// A server-streaming call with typed messages: `onMessage` runs for each reply in order.
-    func stream<Request, Reply>(_ method: TypedMethod<Request, Reply>, _ request: Request,
-                                onMessage: (Reply) async throws -> Void) async throws {
+    func stream<Request: ProtoMessage, Reply: ProtoMessage>(_ method: TypedMethod<Request, Reply>, _ request: Request,
+                                                            onMessage: (Reply) async throws -> Void) async throws {
         try await serverStream(method.method, request.proto) { try await onMessage(Reply(proto: $0)) }
     }
 }

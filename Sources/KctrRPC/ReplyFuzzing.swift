@@ -80,8 +80,14 @@ extension ReplyFuzzing {
     /// Calls `method` with `request` (a message of the method's input type) and returns the first reply as it
     /// came off the wire; a server stream (Content.Read, Events.Subscribe) is cancelled after its first message.
     /// The bytes are the daemon's, not a re-encoding: unknown fields and field order stay as sent.
-    public static func record<Request: GeneratedMessage>(_ rpc: RPCClient, _ method: RPCMethod,
-                                                         _ request: Request) async throws(RPCError) -> Seed {
+    public static func record<Request, Reply>(_ rpc: RPCClient, _ method: TypedMethod<Request, Reply>,
+                                              _ request: Request) async throws(RPCError) -> Seed {
+        try await record(rpc, method.method, request)
+    }
+
+    /// `record` by the method's name: its input type is checked against the request's at run time.
+    static func record<Request: GeneratedMessage>(_ rpc: RPCClient, _ method: RPCMethod,
+                                                  _ request: Request) async throws(RPCError) -> Seed {
         let (input, output) = try method.descriptors()
         guard ProtoCodec.name(of: input) == Request.protoName else {
             throw RPCError(code: .codec, message: "\(method.path) takes a \(ProtoCodec.name(of: input)), not a \(Request.protoName)",

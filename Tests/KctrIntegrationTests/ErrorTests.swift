@@ -199,7 +199,12 @@ final class SocketServer {
             c, _ = s.accept()
             if sys.argv[2] == "close": c.close()
             else:
-                if sys.argv[2] == "settings": c.sendall(b"\\x00\\x00\\x00\\x04\\x00\\x00\\x00\\x00\\x00")
+                # A client may have gone already (kctr's look at who listens, `images ls`): serve the next one.
+                try:
+                    if sys.argv[2] == "settings": c.sendall(b"\\x00\\x00\\x00\\x04\\x00\\x00\\x00\\x00\\x00")
+                except OSError:
+                    c.close()
+                    continue
                 held.append(c)
         """
         process = Process()

@@ -599,7 +599,7 @@ static void write_methods(FILE *out) {
         int has_suffix = len > 7 && strcmp(s->short_name + len - 7, "Service") == 0;
         fprintf(out, "extension %s {\n", ns_type);
         fprintf(out, "    /// The methods of `%s` that kctr calls (Protos/kctr-methods).\n", s->name);
-        fprintf(out, "    enum %s%s {\n", s->short_name, has_suffix ? "" : "Service");
+        fprintf(out, "    public enum %s%s {\n", s->short_name, has_suffix ? "" : "Service");
         for (; i < n_methods && methods[i].service == s; i++) {
             const ProtobufCMethodDescriptor *m = methods[i].method;
             char name[128], in[512], outt[512];
@@ -608,7 +608,7 @@ static void write_methods(FILE *out) {
             if (is_keyword(name)) die("method %s reads as a Swift keyword", m->name);
             swift_type(m->input->name, m->input->package_name, 0, in, sizeof(in));
             swift_type(m->output->name, m->output->package_name, 0, outt, sizeof(outt));
-            fprintf(out, "        static let %s = TypedMethod<%s, %s>(\"%s\", \"%s\")\n", name, in, outt, s->name, m->name);
+            fprintf(out, "        public static let %s = TypedMethod<%s, %s>(\"%s\", \"%s\")\n", name, in, outt, s->name, m->name);
         }
         fprintf(out, "    }\n}\n\n");
     }
