@@ -14,12 +14,14 @@ import Glibc
 /// The gRPC core, the channel and the poller thread start with the first call: a command that
 /// answers without the daemon (`images ls` from its kept listing) does not pay for them.
 public final class RPCChannel: @unchecked Sendable {
-    // @unchecked: the started channel is set once under `started`'s lock; the gRPC core is thread-safe.
-    private struct Started: @unchecked Sendable {
+    // @unchecked: `started` is written once under `lock` and read under it; the gRPC core is thread-safe.
+    private struct Started {
         let handle: OpaquePointer
         let poller: pthread_t
     }
-    private let started = Mutex<Result<Started, RPCError>?>(nil)
+    // A pthread mutex, which ThreadSanitizer sees (it does not see Synchronization.Mutex's futex).
+    private let lock: UnsafeMutablePointer<pthread_mutex_t>
+    private var started: Result<Started, RPCError>?
     private let maxReceiveBytes: Int32
     private let maxSendBytes: Int32
     public let target: String
@@ -48,6 +50,9 @@ public final class RPCChannel: @unchecked Sendable {
     ///   - target: a gRPC target such as `unix:///run/containerd/containerd.sock`.
     ///   - maxReceiveBytes: the largest message accepted (ctr and crictl use 16 MiB).
     public init(target: String, maxReceiveBytes: Int = 16 << 20, maxSendBytes: Int = 16 << 20) {
+        // All zero bytes: glibc's PTHREAD_MUTEX_INITIALIZER, a default mutex without a call that could fail.
+        lock = .allocate(capacity: 1)
+        lock.initialize(to: pthread_mutex_t())
         self.target = target
         self.maxReceiveBytes = Int32(clamping: maxReceiveBytes)
         self.maxSendBytes = Int32(clamping: maxSendBytes)
@@ -56,13 +61,13 @@ public final class RPCChannel: @unchecked Sendable {
     /// The C channel, created (with its poller thread) by the first caller; a failure to create it is
     /// every caller's.
     func handle() throws(RPCError) -> OpaquePointer {
-        let result = started.withLock { state -> Result<Started, RPCError> in
-            if let state { return state }
-            let made = Self.start(target: target, maxReceiveBytes: maxReceiveBytes, maxSendBytes: maxSendBytes)
-            state = made
-            return made
-        }
-        return try result.get().handle
+        let rc = pthread_mutex_lock(lock)
+        guard rc == 0 else { throw RPCError(code: .callError, message: "cannot lock the gRPC channel (errno \(rc))") }
+        defer { pthread_mutex_unlock(lock) }
+        if let started { return try started.get().handle }
+        let made = Self.start(target: target, maxReceiveBytes: maxReceiveBytes, maxSendBytes: maxSendBytes)
+        started = made
+        return try made.get().handle
     }
 
     private static func start(target: String, maxReceiveBytes: Int32, maxSendBytes: Int32) -> Result<Started, RPCError> {
@@ -87,10 +92,14 @@ public final class RPCChannel: @unchecked Sendable {
     }
 
     deinit {
-        guard case .success(let s)? = started.withLock({ $0 }) else { return }
-        kctr_channel_shutdown(s.handle)
-        pthread_join(s.poller, nil)
-        kctr_channel_free(s.handle)
+        // The last reference is going: no call holds the lock.
+        if case .success(let s)? = started {
+            kctr_channel_shutdown(s.handle)
+            pthread_join(s.poller, nil)
+            kctr_channel_free(s.handle)
+        }
+        lock.deinitialize(count: 1)
+        lock.deallocate()
     }
 }
 
