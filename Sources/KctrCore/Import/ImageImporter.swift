@@ -253,37 +253,56 @@ public struct ImageImporter: Sendable {
         var report = ImportReport(images: [], notImported: notImported, blobsWritten: upload.written,
                                   blobsPresent: upload.present, bytesWritten: upload.bytes)
         FaultPoint.importAfterUpload.reach()
-        for (n, image) in plan.images.filter({ !$0.names.isEmpty }).enumerated() {
-            guard let target = image.target else { continue }
-            progress?(.image(index: n + 1, name: image.names[0]))
-            try await labelChildren(image, api: api)
-            var unpacked: String?
-            if options.unpack {
-                for m in image.manifests where m.platform.map({ $0.matches(.node) }) ?? true {
-                    try await Unpacker(api: api, session: session, snapshotter: snapshotter, progress: progress).unpack(m)
-                    unpacked = snapshotter
-                }
-            }
-            var labels: [String: String] = [:]
-            if isK8s { labels["io.cri-containerd.image"] = "managed" }
-            if options.pin { labels["io.cri-containerd.pinned"] = "pinned" }
-            let size = image.manifests.reduce(Int64(0)) { sum, m in
-                sum + m.descriptor.size + m.config.size + m.layers.reduce(0) { $0 + $1.size }
-            } + image.indexes.reduce(0) { $0 + $1.size }
-            for name in image.names {
-                FaultPoint.importBeforeRecord.reach()
-                try await saveRecord(name: name, target: target, labels: labels, api: api)
-                created.add(name)
-                FaultPoint.importAfterRecord.reach()
-                var criID: String?
-                if isK8s { criID = try await criImageID(name) }
-                report.images.append(ImportedImage(
-                    name: name, digest: target.digest, mediaType: target.mediaType ?? "",
-                    platforms: image.manifests.compactMap { $0.platform?.description }, skippedPlatforms: image.skippedPlatforms,
-                    criID: criID, size: size, unpackedFor: unpacked, pinned: options.pin))
+        // Images are labelled, unpacked and recorded a few at a time: each step is a round trip to the daemon,
+        // and an archive of many small images spent its time waiting for them one after the other. Images that
+        // share layers unpack them once: the second commit of a layer finds it there (Unpacker.apply).
+        let images = plan.images.filter { !$0.names.isEmpty }
+        let done = try await boundedMap(Array(images.indices), limit: Self.imagesAtOnce) { n -> [ImportedImage] in
+            try await finish(images[n], number: n + 1, api: api, snapshotter: snapshotter, options: options, isK8s: isK8s, created: created)
+        }
+        for n in images.indices { report.images += done[n] ?? [] }
+        return report
+    }
+
+    /// How many images `importLeased` labels, unpacks and records at once.
+    static let imagesAtOnce = 4
+
+    /// Labels an uploaded image's content, unpacks it and creates its records; what was imported, by name.
+    private func finish(_ image: ImportPlan.Image, number: Int, api: ContainerdAPI, snapshotter: String, options: ImportOptions,
+                        isK8s: Bool, created: CreatedRecords) async throws -> [ImportedImage] {
+        guard let target = image.target else { return [] }
+        // Another image failed: the import stops (what is recorded stays, and the report says so).
+        try Task.checkCancellation()
+        progress?(.image(index: number, name: image.names[0]))
+        try await labelChildren(image, api: api)
+        var unpacked: String?
+        if options.unpack {
+            for m in image.manifests where m.platform.map({ $0.matches(.node) }) ?? true {
+                try await Unpacker(api: api, session: session, snapshotter: snapshotter, progress: progress).unpack(m)
+                unpacked = snapshotter
             }
         }
-        return report
+        var labels: [String: String] = [:]
+        if isK8s { labels["io.cri-containerd.image"] = "managed" }
+        if options.pin { labels["io.cri-containerd.pinned"] = "pinned" }
+        let size = image.manifests.reduce(Int64(0)) { sum, m in
+            sum + m.descriptor.size + m.config.size + m.layers.reduce(0) { $0 + $1.size }
+        } + image.indexes.reduce(0) { $0 + $1.size }
+        var imported: [ImportedImage] = []
+        for name in image.names {
+            try Task.checkCancellation()
+            FaultPoint.importBeforeRecord.reach()
+            try await saveRecord(name: name, target: target, labels: labels, api: api)
+            created.add(name)
+            FaultPoint.importAfterRecord.reach()
+            var criID: String?
+            if isK8s { criID = try await criImageID(name) }
+            imported.append(ImportedImage(
+                name: name, digest: target.digest, mediaType: target.mediaType ?? "",
+                platforms: image.manifests.compactMap { $0.platform?.description }, skippedPlatforms: image.skippedPlatforms,
+                criID: criID, size: size, unpackedFor: unpacked, pinned: options.pin))
+        }
+        return imported
     }
 
     private func buildDockerManifest(_ image: inout ImportPlan.Image, upload: UploadResult, api: ContainerdAPI) async throws {
