@@ -89,7 +89,7 @@ public struct ProcStoreStamp: StoreStampReading {
         let started = try startTime(pid)
         let (fdPath, st) = try metadataFile(pid)
         // The PID could have been reused, or the descriptor closed and reopened, while we looked.
-        guard try startTime(pid) == started, (try? link(fdPath)).map({ $0.hasSuffix(Self.boltSuffix) }) == true else {
+        guard try startTime(pid) == started, linkTarget(fdPath)?.hasSuffix(Self.boltSuffix) == true else {
             throw KctrError("containerd (pid \(pid)) changed while kctr read its metadata file")
         }
         return StoreStamp(pid: pid, started: started, device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size),
@@ -156,18 +156,11 @@ public struct ProcStoreStamp: StoreStampReading {
             }
             guard name.first?.isNumber == true else { continue }
             let fdPath = dir + "/" + name
-            guard let target = try? link(fdPath), target.hasSuffix(Self.boltSuffix) else { continue }
+            guard let target = linkTarget(fdPath), target.hasSuffix(Self.boltSuffix) else { continue }
             var st = stat()
             guard stat(fdPath, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { continue }
             return (fdPath, st)
         }
         throw KctrError("containerd (pid \(pid)) has no \(Self.boltSuffix.dropFirst()) open")
-    }
-
-    private func link(_ path: String) throws(KctrError) -> String {
-        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink(path, &buf, buf.count - 1)
-        guard n >= 0 else { throw KctrError("readlink \(path): \(String(cString: strerror(errno)))") }
-        return String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -136,13 +136,6 @@ enum HostProbes {
         return nil
     }
 
-    private static func linkTarget(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink(path, &buffer, buffer.count - 1)
-        guard n > 0 else { return nil }
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
     // MARK: - Running a probe
 
     /// How a probe ended, and what it wrote (stdout and stderr together, at most `outputLimit` bytes).
